@@ -1,0 +1,178 @@
+"""Command line: thin commands that parse options, call one core function and print"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from digest import __version__
+from digest.errors import DigestError
+
+DATE = click.DateTime(["%Y-%m-%d"])
+
+
+class Context:
+    """Global options, with the config loaded on first use"""
+
+    def __init__(self, config_path, data_dir):
+        self.config_path = config_path
+        self.data_dir = data_dir
+        self._config = None
+
+    @property
+    def config(self):
+        if self._config is None:
+            from digest.config import load_config
+
+            self._config = load_config(self.config_path, self.data_dir)
+        return self._config
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def fail(error):
+    """Turn a DigestError into a one-line message and its exit code"""
+    exc = click.ClickException(str(error))
+    exc.exit_code = error.exit_code
+    return exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="DIGEST_DATA_DIR",
+              help="Where snapshots live (default: ./data, env DIGEST_DATA_DIR).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Config file (default: ./digest.toml when present).")
+@click.version_option(__version__, prog_name="digest")
+@click.pass_context
+def cli(ctx, data_dir, config_path):
+    """Turn daily snapshots of trending research papers into a newsletter
+
+    \b
+        digest import ../fixtures/hf-daily/*.json
+        digest diff --date 2026-08-21
+        digest markdown -o today.md
+        digest demo
+    """
+    ctx.obj = Context(config_path, data_dir)
+
+
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--listing", help="Listing to store under (default: the file's own, else hf-daily).")
+@click.option("--date", "day", type=DATE, help="Day of the snapshot (default: from the file name, else the content).")
+@click.option("--format", "fmt", type=click.Choice(["auto", "hf-json", "page-text", "snapshot"]), default="auto",
+              show_default=True, help="Input format; auto recognises it from the content.")
+@pass_ctx
+def import_(ctx, files, listing, day, fmt):
+    """Import snapshot files: HF Daily Papers JSON, page captures, or our own snapshots
+
+    One snapshot per listing and day: importing a day again replaces it. A bad file is
+    reported on one line and the others are still imported.
+
+    \b
+        digest import ../shared/fixtures/hf-daily/*.json
+        digest import --listing hf-daily --date 2025-10-28 capture.txt
+    """
+    from digest.pipeline import import_files
+    from digest.store import Store
+
+    try:
+        outcomes = import_files(Store(ctx.config.data_dir), files, fmt=fmt, listing=listing,
+                                day=day.date() if day else None)
+    except DigestError as e:
+        raise fail(e) from e
+    failed = 0
+    for o in outcomes:
+        for warning in o.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        if o.error:
+            failed += 1
+            click.echo(f"error: {o.file}: {o.error}", err=True)
+        else:
+            verb = "replaced" if o.replaced else "stored"
+            click.echo(f"{o.file}: {o.count} papers, {o.listing} {o.day} ({verb} {o.path})")
+    if failed:
+        from digest.errors import InputError
+
+        raise fail(InputError(f"{failed} of {len(outcomes)} files could not be imported"))
+
+
+@cli.command()
+@click.option("--date", "day", type=DATE, help="Day to diff (default: the latest stored day).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
+@pass_ctx
+def diff(ctx, day, as_json):
+    """Show what is new, trending, returning, dropped and top on a day
+
+    \b
+        digest diff --date 2026-08-21 --json
+    """
+    from digest.pipeline import digest_for
+    from digest.render.markdown import render_summary
+
+    try:
+        result = digest_for(ctx.config, day.date() if day else None)
+    except DigestError as e:
+        raise fail(e) from e
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_summary(result), nl=False)
+
+
+@cli.command()
+@click.option("--date", "day", type=DATE, help="Day to render (default: the latest stored day).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+@pass_ctx
+def markdown(ctx, day, output):
+    """Write the day's digest as Markdown
+
+    \b
+        digest markdown --date 2026-08-21 -o 2026-08-21.md
+    """
+    from digest.pipeline import digest_for
+    from digest.render.markdown import render_markdown
+    from digest.store import write_atomic
+
+    try:
+        text = render_markdown(digest_for(ctx.config, day.date() if day else None), ctx.config)
+    except DigestError as e:
+        raise fail(e) from e
+    if output:
+        write_atomic(output, text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("digest-demo"),
+              show_default=True, help="Folder to write the demo into.")
+def demo(out):
+    """Build everything from the bundled sample history, offline and with no config
+
+    \b
+        digest demo --out /tmp/demo
+    """
+    from digest.demo import run_demo
+
+    try:
+        result = run_demo(out)
+    except DigestError as e:
+        raise fail(e) from e
+    click.echo(f"Imported {result.snapshots} sample snapshots into {result.data_dir}")
+    for label, path in result.outputs:
+        click.echo(f"  {label:<10} {path}")
+
+
+def main():
+    cli(prog_name="digest")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Config: digest.toml plus the environment (secrets come only from the environment)"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from digest.errors import ConfigError
+
+DEFAULT_CONFIG = "digest.toml"
+
+
+@dataclass(frozen=True)
+class TrendingSettings:
+    """Knobs of the trending score (README: "How trending is scored")"""
+
+    upvote_weight: float = 1.0
+    rank_weight: float = 0.5
+    persistence_weight: float = 0.25
+    min_score: float = 1.0
+    max_items: int = 20
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """What a day's digest shows"""
+
+    top_items: int = 10
+    summary_sentences: int = 2
+    max_authors: int = 3
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a command needs to know, read once at start"""
+
+    data_dir: Path = Path("data")
+    title: str = "Daily Papers digest"
+    trending: TrendingSettings = field(default_factory=TrendingSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    source_path: Path | None = None
+
+
+def load_config(path=None, data_dir=None, env=None):
+    """Read digest.toml (the given path, else ./digest.toml when present) and apply overrides
+
+    The data directory is `data_dir`, else DIGEST_DATA_DIR, else `data_dir` in the
+    file (relative to the file), else ./data.
+    """
+    env = os.environ if env is None else env
+    raw, source = {}, None
+    if path is not None or Path(DEFAULT_CONFIG).is_file():
+        source = Path(path or DEFAULT_CONFIG)
+        try:
+            raw = tomllib.loads(source.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{source}: config file not found") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{source}: cannot read config ({e})") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{source}: invalid TOML ({e})") from None
+    where = str(source) if source else "config"
+    known = {"data_dir", "title", "trending", "digest"}
+    _reject_unknown(raw, known, where)
+    if data_dir is None:
+        data_dir = env.get("DIGEST_DATA_DIR") or None
+    if data_dir is None and "data_dir" in raw:
+        data_dir = (source.parent / _typed(raw, "data_dir", str, where))
+    return Config(
+        data_dir=Path(data_dir or "data"),
+        title=_typed(raw, "title", str, where) if "title" in raw else Config.title,
+        trending=_section(raw, "trending", TrendingSettings, where),
+        digest=_section(raw, "digest", DigestSettings, where),
+        source_path=source,
+    )
+
+
+def _section(raw, name, cls, where):
+    table = raw.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [{name}] should be a table")
+    _reject_unknown(table, {f.name for f in fields(cls)}, f"{where} [{name}]")
+    values = {}
+    for f in fields(cls):
+        if f.name in table:
+            kind = float if f.type == "float" else int
+            value = _typed(table, f.name, (int, float) if kind is float else int, f"{where} [{name}]")
+            if value < 0:
+                raise ConfigError(f"{where} [{name}]: {f.name} must not be negative")
+            values[f.name] = kind(value)
+    return cls(**values)
+
+
+def _typed(table, key, kind, where):
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise ConfigError(f"{where}: {key} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _reject_unknown(table, known, where):
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")

@@ -1,0 +1,52 @@
+"""The demo: the bundled sample history, imported and rendered, offline and with no config"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from digest.config import Config
+from digest.errors import StoreError
+from digest.history import load_history
+from digest.pipeline import digest_for
+from digest.render.markdown import render_markdown
+from digest.store import Store, dump_json, write_atomic
+
+SAMPLE = Path(__file__).resolve().parent / "sample"
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    data_dir: Path
+    snapshots: int
+    outputs: tuple[tuple[str, Path], ...]
+
+
+def sample_files():
+    """The bundled sample snapshots (real Hugging Face data, converted to our format)"""
+    files = sorted(SAMPLE.glob("*/*.json"))
+    if not files:
+        raise StoreError(f"the bundled sample data is missing from {SAMPLE} (broken install?)")
+    return files
+
+
+def run_demo(out):
+    """Import the sample into out/data and write every output that exists for it"""
+    out = Path(out)
+    store = Store(out / "data")
+    files = sample_files()
+    for path in files:
+        store.save(store.load_path(path))
+    config = Config(data_dir=store.root, title="Daily Papers digest (demo)")
+    days = load_history(store).days()
+    for day in days:
+        digest = digest_for(config, day)
+        write_atomic(out / "markdown" / f"{day}.md", render_markdown(digest, config))
+        write_atomic(out / "json" / f"{day}.json", dump_json(digest.to_dict()))
+    latest = days[-1]
+    outputs = (
+        ("snapshots", store.snapshots),
+        ("markdown", out / "markdown" / f"{latest}.md"),
+        ("json", out / "json" / f"{latest}.json"),
+    )
+    return DemoResult(data_dir=store.root, snapshots=len(files), outputs=outputs)

@@ -1,0 +1,149 @@
+"""Per-paper observations across every stored snapshot, with a cached index for speed"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from digest.errors import StoreError
+from digest.models import Observation
+from digest.store import write_atomic
+from digest.text import arxiv_id, title_key
+
+INDEX_VERSION = 1
+INDEX_FILE = Path(".cache") / "history-index.json"
+
+
+@dataclass(frozen=True)
+class History:
+    """Every observation of every paper, and the title-key aliases that join sources"""
+
+    observations: dict  # identity key -> tuple[Observation, ...] sorted by (day, listing)
+    aliases: dict  # title key -> arXiv id
+    listing_days: dict  # listing -> tuple of days with a snapshot, sorted
+
+    def key_of(self, entry):
+        """Identity of an entry: its arXiv id, else the id its title is known by, else its title key"""
+        if entry.id:
+            return entry.id
+        key = entry.title_key
+        return self.aliases.get(key) or "title:" + key
+
+    def first_seen(self, key):
+        return self.observations[key][0].day
+
+    def previous_day(self, listing, day):
+        """The latest day before `day` on which `listing` has a snapshot, or None"""
+        earlier = [d for d in self.listing_days.get(listing, ()) if d < day]
+        return earlier[-1] if earlier else None
+
+    def days(self):
+        return sorted({d for days in self.listing_days.values() for d in days})
+
+
+def load_history(store):
+    """Build the History of a store, reading only snapshot files changed since the last index"""
+    index_path = store.root / INDEX_FILE
+    cached = _read_index(index_path)
+    records, changed = {}, False
+    for _, _, path in store.files():
+        rel = path.relative_to(store.root).as_posix()
+        stat = path.stat()
+        stamp = [stat.st_size, stat.st_mtime_ns]
+        old = cached.get(rel)
+        if old and old["stamp"] == stamp:
+            records[rel] = old
+            continue
+        records[rel] = {"stamp": stamp, **_index_snapshot(path)}
+        changed = True
+    if changed or records.keys() != cached.keys():
+        _write_index(index_path, records)
+    return history_from_records(records.values())
+
+
+def history_from_records(records):
+    """Make a History from per-snapshot index records (listing, day, rows)"""
+    aliases = {}
+    for record in records:
+        for paper_id, key, _, _ in record["rows"]:
+            if paper_id:
+                # The smallest id wins when two papers share a title, so the choice is stable.
+                if key not in aliases or paper_id < aliases[key]:
+                    aliases[key] = paper_id
+    observations = collections.defaultdict(list)
+    listing_days = collections.defaultdict(set)
+    for record in records:
+        day = dt.date.fromisoformat(record["date"])
+        listing = record["listing"]
+        listing_days[listing].add(day)
+        for paper_id, key, rank, upvotes in record["rows"]:
+            identity = paper_id or aliases.get(key) or "title:" + key
+            observations[identity].append(Observation(day, listing, rank, upvotes))
+    for obs in observations.values():
+        obs.sort(key=lambda o: (o.day, o.listing, o.rank))
+    return History(
+        observations={k: tuple(v) for k, v in observations.items()},
+        aliases=aliases,
+        listing_days={k: tuple(sorted(v)) for k, v in listing_days.items()},
+    )
+
+
+def _index_snapshot(path):
+    """The few fields history needs from one snapshot file"""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError) as e:
+        raise StoreError(f"{path}: damaged snapshot file ({e})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+        raise StoreError(f"{path}: not a digest snapshot")
+    if not isinstance(data.get("listing"), str) or not isinstance(data.get("date"), str):
+        raise StoreError(f"{path}: snapshot has no listing or date")
+    try:
+        dt.date.fromisoformat(data["date"][:10])
+    except ValueError:
+        raise StoreError(f"{path}: snapshot date {data['date']!r} is not YYYY-MM-DD") from None
+    rows = []
+    for index, entry in enumerate(data["entries"], start=1):
+        title = entry.get("title") if isinstance(entry, dict) else None
+        if not isinstance(title, str) or not isinstance(entry.get("rank"), int):
+            raise StoreError(f"{path}: entry {index} has no title or rank")
+        upvotes = entry.get("upvotes")
+        rows.append([arxiv_id(entry.get("id")), title_key(title), entry["rank"],
+                     upvotes if isinstance(upvotes, int) else None])
+    return {"listing": data["listing"], "date": data["date"][:10], "rows": rows}
+
+
+def _read_index(path):
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
+        return {}
+    files = data.get("files")
+    if not isinstance(files, dict) or not all(_valid_record(r) for r in files.values()):
+        return {}
+    return files
+
+
+def _valid_record(record):
+    return (
+        isinstance(record, dict)
+        and isinstance(record.get("stamp"), list)
+        and isinstance(record.get("listing"), str)
+        and isinstance(record.get("date"), str)
+        and isinstance(record.get("rows"), list)
+        and all(isinstance(row, list) and len(row) == 4 for row in record["rows"])
+    )
+
+
+def _write_index(path, records):
+    try:
+        text = json.dumps({"version": INDEX_VERSION, "files": records}, sort_keys=True, separators=(",", ":"))
+        write_atomic(path, text)
+    except OSError:
+        # The index only saves time; a read-only data directory still works without it.
+        pass

@@ -1,0 +1,302 @@
+"""The values that flow between stages: Entry, Snapshot, Observation, Item, Trend, Digest"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from digest.errors import InputError
+from digest.text import arxiv_id, clean_text, safe_url, title_key
+
+SNAPSHOT_FORMAT = "digest-snapshot"
+SNAPSHOT_VERSION = 1
+
+LINK_KINDS = ("hf", "arxiv", "pdf", "code", "project")
+_LISTING = re.compile(r"^[a-z0-9][a-z0-9.\-]*(?::[A-Za-z0-9.\-]+)?$")
+
+
+def check_listing(name):
+    """Return name when it is a valid listing name (hf-daily, arxiv:cs.CL), else raise"""
+    if not isinstance(name, str) or not _LISTING.match(name):
+        raise InputError(
+            f"invalid listing name {name!r}: use lower-case letters, digits, '.', '-',"
+            " and an optional ':suffix' (hf-daily, arxiv:cs.CL)"
+        )
+    return name
+
+
+def paper_links(paper_id, links=None):
+    """Links of a paper: those derived from its arXiv id, then the known http(s) ones"""
+    merged = dict.fromkeys(LINK_KINDS)
+    if paper_id:
+        merged["hf"] = f"https://huggingface.co/papers/{paper_id}"
+        merged["arxiv"] = f"https://arxiv.org/abs/{paper_id}"
+        merged["pdf"] = f"https://arxiv.org/pdf/{paper_id}"
+    for kind, url in (links or {}).items():
+        if kind in merged and safe_url(url):
+            merged[kind] = safe_url(url)
+    return merged
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One paper as one listing showed it on one day"""
+
+    rank: int
+    title: str
+    id: str | None = None
+    abstract: str | None = None
+    authors: tuple[str, ...] = ()
+    author_count: int | None = None
+    organization: str | None = None
+    published: str | None = None
+    upvotes: int | None = None
+    comments: int | None = None
+    links: dict = field(default_factory=dict, hash=False, compare=True)
+    keywords: tuple[str, ...] = ()
+    ai_summary: str | None = None
+    github_stars: int | None = None
+
+    @property
+    def title_key(self):
+        return title_key(self.title)
+
+    @property
+    def key(self):
+        """Identity before aliases: the arXiv id, else the title key"""
+        return self.id or "title:" + self.title_key
+
+    def to_dict(self):
+        return {
+            "rank": self.rank,
+            "id": self.id,
+            "title": self.title,
+            "abstract": self.abstract,
+            "authors": list(self.authors),
+            "author_count": self.author_count,
+            "organization": self.organization,
+            "published": self.published,
+            "upvotes": self.upvotes,
+            "comments": self.comments,
+            "links": {kind: self.links.get(kind) for kind in LINK_KINDS},
+            "keywords": list(self.keywords),
+            "ai_summary": self.ai_summary,
+            "github_stars": self.github_stars,
+        }
+
+    @classmethod
+    def from_dict(cls, data):
+        """Build an Entry from a stored dict, validating every field"""
+        if not isinstance(data, dict):
+            raise InputError("entry is not an object")
+        title = clean_text(_typed(data, "title", str))
+        if not title:
+            raise InputError(f"entry at rank {data.get('rank')!r} has no title")
+        rank = _typed(data, "rank", int)
+        if rank is None or rank < 1:
+            raise InputError(f"entry {title!r} has no valid rank")
+        links = data.get("links") or {}
+        if not isinstance(links, dict):
+            raise InputError(f"entry {title!r}: links is not an object")
+        paper_id = data.get("id")
+        if paper_id is not None and arxiv_id(paper_id) is None:
+            raise InputError(f"entry {title!r}: {paper_id!r} is not an arXiv id")
+        return make_entry(
+            rank=rank,
+            title=title,
+            id=paper_id,
+            abstract=_typed(data, "abstract", str),
+            authors=_string_list(data, "authors"),
+            author_count=_typed(data, "author_count", int),
+            organization=_typed(data, "organization", str),
+            published=_typed(data, "published", str),
+            upvotes=_typed(data, "upvotes", int),
+            comments=_typed(data, "comments", int),
+            links={k: v for k, v in links.items() if isinstance(v, str)},
+            keywords=_string_list(data, "keywords"),
+            ai_summary=_typed(data, "ai_summary", str),
+            github_stars=_typed(data, "github_stars", int),
+        )
+
+
+def make_entry(*, rank, title, id=None, abstract=None, authors=(), author_count=None,
+               organization=None, published=None, upvotes=None, comments=None,
+               links=None, keywords=(), ai_summary=None, github_stars=None):
+    """Build an Entry from untrusted values: text cleaned, id normalised, links made safe"""
+    title = clean_text(title)
+    if not title:
+        raise InputError(f"entry at rank {rank} has no title")
+    paper_id = arxiv_id(id) if id else None
+    names = tuple(n for n in (clean_text(a) for a in authors) if n)
+    if author_count is None and names:
+        author_count = len(names)
+    return Entry(
+        rank=rank,
+        title=title,
+        id=paper_id,
+        abstract=clean_text(abstract),
+        authors=names,
+        author_count=author_count if author_count is None or author_count >= 0 else None,
+        organization=clean_text(organization),
+        published=_iso_day(published),
+        upvotes=upvotes,
+        comments=comments,
+        links=paper_links(paper_id, links),
+        keywords=tuple(k for k in (clean_text(k) for k in keywords) if k),
+        ai_summary=clean_text(ai_summary),
+        github_stars=github_stars,
+    )
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a snapshot came from: the source kind and a URL or a file name"""
+
+    kind: str
+    url: str | None = None
+    file: str | None = None
+
+    def to_dict(self):
+        return {"kind": self.kind, "url": self.url, "file": self.file}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one listing showed on one day, in order"""
+
+    listing: str
+    date: dt.date
+    entries: tuple[Entry, ...]
+    source: Source
+    fetched_at: str | None = None
+
+    def to_dict(self):
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "version": SNAPSHOT_VERSION,
+            "listing": self.listing,
+            "date": self.date.isoformat(),
+            "fetched_at": self.fetched_at,
+            "source": self.source.to_dict(),
+            "entries": [e.to_dict() for e in self.entries],
+        }
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One sighting of a paper: a listing, a day, a rank and the upvotes then"""
+
+    day: dt.date
+    listing: str
+    rank: int
+    upvotes: int | None
+
+
+@dataclass(frozen=True)
+class Item:
+    """A paper as the digest of one day shows it: the entry plus its identity"""
+
+    key: str
+    listing: str
+    entry: Entry
+
+    @property
+    def id(self):
+        return self.entry.id
+
+    def to_dict(self):
+        e = self.entry
+        return {
+            "id": e.id,
+            "key": self.key,
+            "title": e.title,
+            "listing": self.listing,
+            "rank": e.rank,
+            "upvotes": e.upvotes,
+            "comments": e.comments,
+            "authors": list(e.authors),
+            "author_count": e.author_count,
+            "organization": e.organization,
+            "published": e.published,
+            "summary": e.ai_summary,
+            "links": {k: v for k, v in e.links.items() if v},
+        }
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A trending paper: the item, its score and the reasons behind it"""
+
+    item: Item
+    score: float
+    reasons: tuple[str, ...]
+    upvote_gain: int | None
+    rank_climb: int | None
+    days_seen: int
+
+    def to_dict(self):
+        return {
+            **self.item.to_dict(),
+            "score": self.score,
+            "reasons": list(self.reasons),
+            "upvote_gain": self.upvote_gain,
+            "rank_climb": self.rank_climb,
+            "days_seen": self.days_seen,
+        }
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What is new, trending, returning, dropped and top on one day"""
+
+    date: dt.date
+    listings: tuple[str, ...]
+    new: tuple[Item, ...]
+    trending: tuple[Trend, ...]
+    returning: tuple[Item, ...]
+    dropped: tuple[Item, ...]
+    top: tuple[Item, ...]
+    papers_seen: int
+
+    def to_dict(self):
+        return {
+            "date": self.date.isoformat(),
+            "listings": list(self.listings),
+            "papers_seen": self.papers_seen,
+            "new": [i.to_dict() for i in self.new],
+            "trending": [t.to_dict() for t in self.trending],
+            "returning": [i.to_dict() for i in self.returning],
+            "dropped": [i.to_dict() for i in self.dropped],
+            "top": [i.to_dict() for i in self.top],
+        }
+
+
+def _typed(data, name, kind):
+    value = data.get(name)
+    if value is None:
+        return None
+    if kind is int and isinstance(value, bool):
+        raise InputError(f"field {name!r} should be a whole number, not {value!r}")
+    if not isinstance(value, kind):
+        raise InputError(f"field {name!r} should be {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def _string_list(data, name):
+    value = data.get(name)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"field {name!r} should be a list of strings")
+    return tuple(value)
+
+
+def _iso_day(value):
+    """YYYY-MM-DD from an ISO date or timestamp, None when absent or unreadable"""
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10]).isoformat()
+    except ValueError:
+        return None

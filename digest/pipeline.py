@@ -1,0 +1,75 @@
+"""The steps commands run: import files into the store, compute a day's digest"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from digest.diff import make_digest
+from digest.errors import DigestError, InputError, NoDataError
+from digest.history import load_history
+from digest.sources import parse_bytes
+from digest.store import Store
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What happened to one file of an import: stored (path, count) or failed (error)"""
+
+    file: str
+    path: Path | None = None
+    listing: str | None = None
+    day: object = None
+    count: int = 0
+    replaced: bool = False
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def import_files(store, files, *, fmt="auto", listing=None, day=None):
+    """Parse and store each file; a bad file is reported and the others still go in"""
+    outcomes = []
+    for file in files:
+        try:
+            data = Path(file).read_bytes()
+        except OSError as e:
+            outcomes.append(ImportOutcome(file=str(file), error=f"cannot read ({e.strerror})"))
+            continue
+        try:
+            parsed = parse_bytes(data, name=str(file), fmt=fmt, listing=listing, day=day)
+        except InputError as e:
+            outcomes.append(ImportOutcome(file=str(file), error=str(e)))
+            continue
+        snapshot = parsed.snapshot
+        replaced = store.path(snapshot.listing, snapshot.date).exists()
+        path = store.save(snapshot)
+        outcomes.append(ImportOutcome(file=str(file), path=path, listing=snapshot.listing, day=snapshot.date,
+                                      count=len(snapshot.entries), replaced=replaced, warnings=parsed.warnings))
+    return outcomes
+
+
+def digest_for(config, day=None):
+    """The Digest of `day` (default: the latest day with a snapshot)"""
+    store = Store(config.data_dir)
+    history = load_history(store)
+    days = history.days()
+    if not days:
+        raise NoDataError(f"no snapshots in {store.snapshots} yet: run 'digest import' or 'digest fetch' first")
+    if day is None:
+        day = days[-1]
+    elif day not in days:
+        raise NoDataError(f"no snapshot on {day} in {store.snapshots} (days stored: {days[0]} to {days[-1]})")
+    today, previous = {}, {}
+    for listing, listing_days in history.listing_days.items():
+        if day in listing_days:
+            today[listing] = _load(store, listing, day)
+            before = history.previous_day(listing, day)
+            previous[listing] = _load(store, listing, before) if before else None
+    return make_digest(day, history, today, previous, config.trending, config.digest.top_items)
+
+
+def _load(store, listing, day):
+    snapshot = store.load(listing, day)
+    if snapshot is None:
+        raise DigestError(f"snapshot of {listing} on {day} vanished while reading")
+    return snapshot

@@ -1,0 +1,42 @@
+"""Renderers read a Digest and never the store; templates load here, in one place"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import jinja2
+
+from digest.render import text as text_filters
+
+
+def templates_dir():
+    """templates/ inside the installed wheel, else the source checkout's top-level templates/"""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("digest templates folder not found (broken install?)")
+
+
+@functools.lru_cache(maxsize=None)
+def make_env(kind):
+    """The Jinja environment for 'html' (autoescaped) or 'text' (Markdown and plain text)"""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        undefined=jinja2.StrictUndefined,
+        autoescape=kind == "html",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        md=text_filters.md_escape,
+        md_url=text_filters.md_url,
+        authors=text_filters.short_authors,
+        summary=text_filters.short_summary,
+        long_date=text_filters.long_date,
+        short_date=text_filters.short_date,
+        plural=text_filters.plural,
+    )
+    return env

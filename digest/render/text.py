@@ -1,0 +1,60 @@
+"""Text helpers for every renderer: Markdown escaping, author lists, summaries, dates"""
+
+from __future__ import annotations
+
+import re
+
+# Characters that change meaning anywhere in a Markdown line (emphasis, links, tables,
+# HTML, entities, math in renderers that support it), and "!" only where it opens an image.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|$~&]|!(?=\[))")
+# Sentence ends, but not after common abbreviations (e.g., i.e., et al., vs., Fig.).
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bal\.)(?<!\bvs\.)(?<!\bFig\.)(?<!\bEq\.)\s+(?=[A-Z0-9\"'(\[])"
+)
+_MAX_SUMMARY = 400
+
+
+def md_escape(value):
+    """Escape text for Markdown so that titles like `*`, `_`, `[`, `|`, `$` show as written"""
+    return _MD_SPECIAL.sub(r"\\\1", value or "")
+
+
+def md_url(url):
+    """A URL safe inside a Markdown link's parentheses"""
+    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+
+
+def short_authors(entry, most=3):
+    """'A, B and C', or 'A, B, C and 12 more'; '7 authors' when only the count is known"""
+    names = list(entry.authors)
+    if not names:
+        return plural(entry.author_count, "author") if entry.author_count else ""
+    total = max(entry.author_count or 0, len(names))
+    if total <= most:
+        return names[0] if total == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return ", ".join(names[:most]) + f" and {total - most} more"
+
+
+def short_summary(entry, sentences=2):
+    """The AI summary when the source has one, else the abstract's first sentences"""
+    text = entry.ai_summary or entry.abstract or ""
+    if not entry.ai_summary:
+        text = " ".join(_SENTENCE_END.split(text)[:sentences])
+    if len(text) > _MAX_SUMMARY:
+        text = text[:_MAX_SUMMARY].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    return text
+
+
+def long_date(day):
+    """'Friday, 21 August 2026'"""
+    return f"{day:%A}, {day.day} {day:%B %Y}"
+
+
+def short_date(day):
+    """'21 Aug 2026'"""
+    return f"{day.day} {day:%b %Y}"
+
+
+def plural(count, noun):
+    """'1 paper', '3 papers'"""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

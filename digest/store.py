@@ -1,0 +1,124 @@
+"""Snapshot files under <data-dir>/snapshots/<listing>/<YYYY-MM-DD>.json: atomic, deterministic"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from digest.errors import InputError, StoreError
+from digest.models import SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Entry, Snapshot, Source, check_listing
+
+
+def dump_json(value):
+    """The one way we serialise data: sorted keys, indent 2, UTF-8, trailing newline"""
+    return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_atomic(path, data):
+    """Write bytes or text to path so that a crash leaves the old file or the new one"""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def listing_dir(listing):
+    """Folder name of a listing: ':' is not safe in every file system"""
+    return check_listing(listing).replace(":", "_")
+
+
+def snapshot_from_dict(data):
+    """Validate a stored snapshot object and build the Snapshot"""
+    if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
+        raise InputError("not a digest snapshot (no \"format\": \"digest-snapshot\")")
+    if data.get("version") != SNAPSHOT_VERSION:
+        raise InputError(f"snapshot version {data.get('version')!r} is not supported (expected {SNAPSHOT_VERSION})")
+    try:
+        day = dt.date.fromisoformat(str(data.get("date")))
+    except ValueError:
+        raise InputError(f"snapshot date {data.get('date')!r} is not YYYY-MM-DD") from None
+    entries = data.get("entries")
+    if not isinstance(entries, list):
+        raise InputError("snapshot has no 'entries' array")
+    source = data.get("source") if isinstance(data.get("source"), dict) else {}
+    parsed = []
+    for index, raw in enumerate(entries, start=1):
+        try:
+            parsed.append(Entry.from_dict(raw))
+        except InputError as e:
+            raise InputError(f"entry {index}: {e}") from None
+    fetched_at = data.get("fetched_at")
+    return Snapshot(
+        listing=check_listing(data.get("listing")),
+        date=day,
+        entries=tuple(parsed),
+        source=Source(**{k: source.get(k) if isinstance(source.get(k), str) else None for k in ("kind", "url", "file")}),
+        fetched_at=fetched_at if isinstance(fetched_at, str) else None,
+    )
+
+
+class Store:
+    """The data directory: one snapshot file per listing and day"""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self.snapshots = self.root / "snapshots"
+
+    def path(self, listing, day):
+        return self.snapshots / listing_dir(listing) / f"{day.isoformat()}.json"
+
+    def save(self, snapshot):
+        """Store a snapshot, replacing that listing's file for that day; return its path"""
+        path = self.path(snapshot.listing, snapshot.date)
+        write_atomic(path, dump_json(snapshot.to_dict()))
+        return path
+
+    def files(self):
+        """Every snapshot file, as sorted (listing folder, day, path) triples"""
+        found = []
+        if not self.snapshots.is_dir():
+            return found
+        for folder in sorted(self.snapshots.iterdir()):
+            if not folder.is_dir() or folder.name.startswith("."):
+                continue
+            for path in sorted(folder.glob("*.json")):
+                try:
+                    day = dt.date.fromisoformat(path.stem)
+                except ValueError:
+                    raise StoreError(f"{path}: snapshot file name is not YYYY-MM-DD.json") from None
+                found.append((folder.name, day, path))
+        return found
+
+    def days(self):
+        """Every day that has at least one snapshot, sorted"""
+        return sorted({day for _, day, _ in self.files()})
+
+    def load_path(self, path):
+        """Read and validate one stored snapshot file"""
+        try:
+            data = json.loads(Path(path).read_bytes())
+        except OSError as e:
+            raise StoreError(f"{path}: cannot read ({e.strerror})") from None
+        except (ValueError, RecursionError) as e:
+            raise StoreError(f"{path}: damaged snapshot file ({e})") from None
+        try:
+            return snapshot_from_dict(data)
+        except InputError as e:
+            raise StoreError(f"{path}: {e}") from None
+
+    def load(self, listing, day):
+        """The snapshot of a listing on a day, or None when there is none"""
+        path = self.path(listing, day)
+        return self.load_path(path) if path.exists() else None
