@@ -11,7 +11,24 @@ import click
 from digest import __version__
 from digest.errors import DigestError
 
-DATE = click.DateTime(["%Y-%m-%d"])
+
+
+class Day(click.DateTime):
+    """A YYYY-MM-DD option value, as a date"""
+
+    name = "date"
+
+    def __init__(self):
+        super().__init__(["%Y-%m-%d"])
+
+    def get_metavar(self, param, ctx=None):
+        return "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        return super().convert(value, param, ctx).date()
+
+
+DATE = Day()
 
 
 class Context:
@@ -68,7 +85,7 @@ def cli(ctx, data_dir, config_path):
               show_default=True, help="Input format; auto recognises it from the content.")
 @pass_ctx
 def import_(ctx, files, listing, day, fmt):
-    """Import snapshot files: HF Daily Papers JSON, page captures, or our own snapshots
+    """Import snapshot files (HF API JSON, page captures, our own snapshots)
 
     One snapshot per listing and day: importing a day again replaces it. A bad file is
     reported on one line and the others are still imported.
@@ -82,7 +99,7 @@ def import_(ctx, files, listing, day, fmt):
 
     try:
         outcomes = import_files(Store(ctx.config.data_dir), files, fmt=fmt, listing=listing,
-                                day=day.date() if day else None)
+                                day=day)
     except DigestError as e:
         raise fail(e) from e
     failed = 0
@@ -115,7 +132,7 @@ def diff(ctx, day, as_json):
     from digest.render.markdown import render_summary
 
     try:
-        result = digest_for(ctx.config, day.date() if day else None)
+        result = digest_for(ctx.config, day)
     except DigestError as e:
         raise fail(e) from e
     if as_json:
@@ -140,7 +157,7 @@ def markdown(ctx, day, output):
     from digest.store import write_atomic
 
     try:
-        text = render_markdown(digest_for(ctx.config, day.date() if day else None), ctx.config)
+        text = render_markdown(digest_for(ctx.config, day), ctx.config)
     except DigestError as e:
         raise fail(e) from e
     if output:
@@ -154,7 +171,9 @@ def markdown(ctx, day, output):
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("digest-demo"),
               show_default=True, help="Folder to write the demo into.")
 def demo(out):
-    """Build everything from the bundled sample history, offline and with no config
+    """Build the demo from the bundled sample history, offline
+
+    Needs no network and no config: a digest.toml in the working folder is ignored.
 
     \b
         digest demo --out /tmp/demo

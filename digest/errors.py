@@ -22,7 +22,7 @@ class StoreError(DigestError):
 class ConfigError(DigestError):
     """digest.toml or the environment is wrong"""
 
-    exit_code = 2
+    exit_code = 6
 
 
 class NoDataError(DigestError):

@@ -25,12 +25,13 @@ def md_url(url):
 
 
 def short_authors(entry, most=3):
-    """'A, B and C', or 'A, B, C and 12 more'; '7 authors' when only the count is known"""
+    """'A, B, C and D', or 'A, B, C and 12 more'; '7 authors' when only the count is known"""
     names = list(entry.authors)
     if not names:
         return plural(entry.author_count, "author") if entry.author_count else ""
     total = max(entry.author_count or 0, len(names))
-    if total <= most:
+    # "and 1 more" saves nothing over the name itself.
+    if total <= most + 1 and total == len(names):
         return names[0] if total == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     return ", ".join(names[:most]) + f" and {total - most} more"
 

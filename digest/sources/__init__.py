@@ -69,8 +69,10 @@ def _load_json(text):
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        what = "truncated JSON" if e.pos >= len(text.rstrip()) else "invalid JSON"
-        raise InputError(f"{what}: {e.msg} at line {e.lineno}, column {e.colno}") from None
+        # A cut-off file fails at its very end, or inside a string that never closes.
+        cut = e.pos >= len(text.rstrip()) or e.msg.startswith("Unterminated string")
+        what = "truncated JSON (the file ends early)" if cut else "invalid JSON"
+        raise InputError(f"{what}: {e.msg} (line {e.lineno}, column {e.colno})") from None
     except RecursionError:
         raise InputError("invalid JSON: nested too deeply") from None
 

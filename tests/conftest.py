@@ -1,0 +1,66 @@
+"""Shared test helpers: the recorded fixtures, a CLI runner, tree hashes"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from digest.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(os.environ.get("DIGEST_FIXTURES", ROOT.parent / "shared" / "fixtures"))
+HF_DAILY = FIXTURES / "hf-daily"
+PAGE_TEXT = FIXTURES / "page-text"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def hf_files():
+    files = sorted(HF_DAILY.glob("*.json"))
+    assert files, f"no fixtures found in {HF_DAILY}"
+    return files
+
+
+def tree_hash(root):
+    """A hash of every file's path and bytes below root (the index cache aside)"""
+    digest = hashlib.sha256()
+    root = Path(root)
+    if not root.exists():
+        return None
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and ".cache" not in p.parts):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def assert_golden(name, actual):
+    """Compare with a reviewed golden file; UPDATE_GOLDEN=1 rewrites it (then read the diff)"""
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+    assert actual == path.read_text(encoding="utf-8")
+
+
+class Run:
+    """Invoke the real click command line in-process, with a data directory"""
+
+    def __init__(self, data_dir):
+        self.data_dir = Path(data_dir)
+        self.runner = CliRunner()
+
+    def __call__(self, *args, expect=0):
+        result = self.runner.invoke(cli, ["--data-dir", str(self.data_dir), *map(str, args)],
+                                    catch_exceptions=False)
+        if expect is not None:
+            assert result.exit_code == expect, (result.exit_code, result.stdout, result.stderr)
+        return result
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DIGEST_DATA_DIR", raising=False)
+    return Run(tmp_path / "data")
