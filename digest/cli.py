@@ -129,7 +129,6 @@ def diff(ctx, day, as_json):
         digest diff --date 2026-08-21 --json
     """
     from digest.pipeline import digest_for
-    from digest.render.markdown import render_summary
 
     try:
         result = digest_for(ctx.config, day)
@@ -138,6 +137,9 @@ def diff(ctx, day, as_json):
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
+        # Imported here: the summary pulls in Jinja, which --json has no use for.
+        from digest.render.markdown import render_summary
+
         click.echo(render_summary(result), nl=False)
 
 

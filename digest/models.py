@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from digest.errors import InputError
 from digest.text import arxiv_id, clean_text, safe_url, title_key
@@ -183,10 +184,11 @@ class Snapshot:
         }
 
 
-@dataclass(frozen=True)
-class Observation:
+class Observation(NamedTuple):
     """One sighting of a paper: a listing, a day, a rank and the upvotes then"""
 
+    # A NamedTuple, not a dataclass: history makes one per entry of every snapshot
+    # (55,000 for three years), and tuples are several times cheaper to build.
     day: dt.date
     listing: str
     rank: int

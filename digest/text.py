@@ -1,5 +1,6 @@
 """Small text helpers shared by every stage: cleaning, identity keys, safe links"""
 
+import functools
 import re
 import unicodedata
 
@@ -23,6 +24,7 @@ def clean_text(value):
     return text or None
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def title_key(title):
     """Key that matches one title however a source spells its case, accents or punctuation"""
     folded = unicodedata.normalize("NFKC", title).casefold()
