@@ -32,6 +32,14 @@ class DigestSettings:
     max_authors: int = 3
 
 
+# Each [table] of digest.toml and the settings class that reads it. A new section is a
+# frozen dataclass with defaults, an entry here, and a field of the same name on Config.
+SECTIONS = {
+    "trending": TrendingSettings,
+    "digest": DigestSettings,
+}
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything a command needs to know, read once at start"""
@@ -62,8 +70,7 @@ def load_config(path=None, data_dir=None, env=None):
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{source}: invalid TOML ({e})") from None
     where = str(source) if source else "config"
-    known = {"data_dir", "title", "trending", "digest"}
-    _reject_unknown(raw, known, where)
+    _reject_unknown(raw, {"data_dir", "title", *SECTIONS}, where)
     if data_dir is None:
         data_dir = env.get("DIGEST_DATA_DIR") or None
     if data_dir is None and "data_dir" in raw:
@@ -71,9 +78,8 @@ def load_config(path=None, data_dir=None, env=None):
     return Config(
         data_dir=Path(data_dir or "data"),
         title=_typed(raw, "title", str, where) if "title" in raw else Config.title,
-        trending=_section(raw, "trending", TrendingSettings, where),
-        digest=_section(raw, "digest", DigestSettings, where),
         source_path=source,
+        **{name: _section(raw, name, cls, where) for name, cls in SECTIONS.items()},
     )
 
 
@@ -85,12 +91,33 @@ def _section(raw, name, cls, where):
     values = {}
     for f in fields(cls):
         if f.name in table:
-            kind = float if f.type == "float" else int
-            value = _typed(table, f.name, (int, float) if kind is float else int, f"{where} [{name}]")
-            if value < 0:
-                raise ConfigError(f"{where} [{name}]: {f.name} must not be negative")
-            values[f.name] = kind(value)
+            values[f.name] = _setting(table, f, f"{where} [{name}]")
     return cls(**values)
+
+
+def _setting(table, f, where):
+    """Read one setting, checked against the annotation of its dataclass field"""
+    if f.type == "float":
+        value = float(_typed(table, f.name, (int, float), where))
+    elif f.type == "int":
+        value = _typed(table, f.name, int, where)
+    elif f.type == "bool":
+        value = table[f.name]
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: {f.name} should be true or false")
+        return value
+    elif f.type == "str" or f.type == "str | None":
+        return _typed(table, f.name, str, where)
+    elif f.type.startswith("tuple[str"):
+        value = table[f.name]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: {f.name} should be a list of strings")
+        return tuple(value)
+    else:
+        raise ConfigError(f"{where}: {f.name} has an unsupported type {f.type}")
+    if value < 0:
+        raise ConfigError(f"{where}: {f.name} must not be negative")
+    return value
 
 
 def _typed(table, key, kind, where):

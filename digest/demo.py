@@ -38,9 +38,10 @@ def run_demo(out):
     for path in files:
         store.save(store.load_path(path))
     config = Config(data_dir=store.root, title="Daily Papers digest (demo)")
-    days = load_history(store).days()
+    history = load_history(store)
+    days = history.days()
     for day in days:
-        digest = digest_for(config, day)
+        digest = digest_for(config, day, history=history)
         write_atomic(out / "markdown" / f"{day}.md", render_markdown(digest, config))
         write_atomic(out / "json" / f"{day}.json", dump_json(digest.to_dict()))
     latest = days[-1]

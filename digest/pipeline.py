@@ -48,10 +48,13 @@ def import_files(store, files, *, fmt="auto", listing=None, day=None):
     return outcomes
 
 
-def digest_for(config, day=None):
-    """The Digest of `day` (default: the latest day with a snapshot)"""
+def digest_for(config, day=None, *, history=None):
+    """The Digest of `day` (default: the latest day with a snapshot)
+
+    Pass a loaded `history` to compute many days without reading the index again.
+    """
     store = Store(config.data_dir)
-    history = load_history(store)
+    history = history or load_history(store)
     days = history.days()
     if not days:
         raise NoDataError(f"no snapshots in {store.snapshots} yet: run 'digest import' or 'digest fetch' first")
