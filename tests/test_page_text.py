@@ -2,16 +2,15 @@
 
 import dataclasses
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import PAGE_TEXT as FIXTURES
 from digest.errors import InputError
 from digest.sources.page_text import PageCapture, parse_page_text
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "page-text"
 DAYS = ("2025-08-19", "2025-10-28", "2026-02-05")
 FIRST_TITLE = {
     "2025-08-19": "Generative Marginalization Models",
