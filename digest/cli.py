@@ -220,12 +220,12 @@ def fetch(ctx, day, listings):
         report = fetch_listings(Store(ctx.config.data_dir), settings, day, listings=listings or None)
     except DigestError as e:
         raise fail(e) from e
+    for url, seconds, why in report.retries:
+        click.echo(f"retried: {url}: {why}; waited {seconds:.1f} s", err=True)
     for result in report.results:
         for s in result.stored:
             count = "no papers published" if s.what == "no papers published" else f"{s.count} papers, {s.what}"
             click.echo(f"{s.listing} {s.day}: {count} ({s.path})")
-        if result.error:
-            click.echo(f"error: {result.listing}: {result.error}", err=True)
     try:
         report.raise_for_failures()
     except DigestError as e:

@@ -54,6 +54,7 @@ class ListingResult:
 class FetchReport:
     day: dt.date
     results: tuple[ListingResult, ...]
+    retries: tuple[tuple[str, float, str], ...] = ()  # (url, seconds waited, why) per retry
 
     def raise_for_failures(self):
         """Raise the error a failed run exits with: the listing's own, or PartialFetchError"""
@@ -64,7 +65,7 @@ class FetchReport:
             names = ", ".join(f"{r.listing} ({r.error})" for r in failed)
             raise PartialFetchError(f"{len(failed)} of {len(self.results)} listings failed: {names}")
         if len(failed) == 1:
-            raise failed[0].error
+            raise type(failed[0].error)(f"{failed[0].listing}: {failed[0].error}")
         kind = NetworkError if any(isinstance(r.error, NetworkError) for r in failed) else type(failed[0].error)
         raise kind("every listing failed: " + "; ".join(f"{r.listing}: {r.error}" for r in failed))
 
@@ -135,6 +136,7 @@ def fetch(store, settings, day, *, listings=None, client=None, now=None):
                        for host, names in groups.items()}
             for future in futures.values():
                 plans.update(future.result())
+        retries = tuple(client.pauses)
     finally:
         if own_client:
             client.close()
@@ -146,7 +148,7 @@ def fetch(store, settings, day, *, listings=None, client=None, now=None):
             continue
         stored = tuple(Stored(s.listing, s.date, len(s.entries), store.save(s), what) for s, what in plan)
         results.append(ListingResult(name, stored=stored))
-    return FetchReport(day, tuple(results))
+    return FetchReport(day, tuple(results), retries)
 
 
 def _host_for(name, settings):

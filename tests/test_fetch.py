@@ -213,9 +213,9 @@ def fetch_day(run, expect):
 
 
 def one_line_error(result, *needles):
-    lines = result.stderr.strip().splitlines()
-    assert lines and lines[-1].startswith("Error: "), result.stderr
-    assert all(n in lines[-1] for n in needles), lines[-1]
+    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith("retried: ")]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert all(n in lines[0] for n in needles), lines[0]
 
 
 def test_connection_refused_retries_then_fails_with_7(run, tmp_path, sleeps):
@@ -239,7 +239,8 @@ def test_429_honours_retry_after_then_succeeds(run, server, tmp_path, sleeps):
     server.sources.daily["2026-08-21"] = hf_items("2026-08-21")
     server.sources.queue(PATH, Fault(429, b'{"error":"slow down"}', {"Retry-After": "7"}))
     prepared(run, tmp_path, server.url)
-    fetch_day(run, expect=0)
+    result = fetch_day(run, expect=0)
+    assert "retried: " in result.stderr and "HTTP 429 Too Many Requests; waited 7.0 s" in result.stderr
     assert sleeps == [7.0]
     assert len(server.sources.requests(PATH)) == 2
     assert len(snapshot_file(run.data_dir, "hf-daily", "2026-08-21")["entries"]) == 17
@@ -361,7 +362,6 @@ def test_partial_failure_stores_the_good_listings_and_exits_9(run, server, tmp_p
     prepared(run, tmp_path, server.url, arxiv_url=refused_url())
     result = run("fetch", "--date", "2026-08-21", "--listing", "hf-daily", "--listing", "arxiv:cs.CL", expect=9)
     one_line_error(result, "1 of 2 listings failed", "arxiv:cs.CL", "connection refused")
-    assert "error: arxiv:cs.CL:" in result.stderr
     assert (run.data_dir / "snapshots" / "hf-daily" / "2026-08-21.json").exists()
     assert not (run.data_dir / "snapshots" / "arxiv_cs.CL").exists()
 
@@ -438,3 +438,33 @@ def test_the_guard_refuses_any_host_but_127_0_0_1():
         socket.create_connection(("10.255.255.1", 80), timeout=0.1)
     with pytest.raises(ForbiddenConnection):
         httpx.get("https://huggingface.co/api/daily_papers")
+
+
+# --- the added snapshot fields ------------------------------------------------------------
+
+
+def test_added_fields_round_trip_and_are_checked(run, server, tmp_path):
+    server.sources.daily["2026-08-21"] = []
+    configure(tmp_path / "digest.toml", server.url)
+    run("fetch", "--date", "2026-08-21", "--listing", "hf-daily")
+    path = run.data_dir / "snapshots" / "hf-daily" / "2026-08-21.json"
+    store = Store(run.data_dir)
+    assert store.load_path(path).published_nothing is True
+    # Stored again, byte for byte the same; importing it keeps the mark.
+    before = path.read_bytes()
+    store.save(store.load_path(path))
+    assert path.read_bytes() == before
+    copy_dir = tmp_path / "copy"
+    run.__class__(copy_dir)("import", path)
+    assert json.loads((copy_dir / "snapshots" / "hf-daily" / "2026-08-21.json").read_text())["published_nothing"]
+    # A mark that contradicts the entries is a damaged file, not silently accepted.
+    damaged = json.loads(before)
+    damaged["entries"] = snapshot_file(tmp_path / "copy", "hf-daily", "2026-08-21")["entries"] + [
+        {"rank": 1, "title": "A paper", "id": None}]
+    path.write_text(json.dumps(damaged))
+    with pytest.raises(Exception, match="published_nothing"):
+        store.load_path(path)
+    damaged = {**json.loads(before), "window": ["2026-08-20", "2026-08-14"]}
+    path.write_text(json.dumps(damaged))
+    with pytest.raises(Exception, match="ends before it starts"):
+        store.load_path(path)
