@@ -23,10 +23,9 @@ from dataclasses import dataclass
 
 from digest.errors import BadResponseError, ConfigError, DigestError, InputError, NetworkError, PartialFetchError
 from digest.http import Client, Policy, host_of
-from digest.models import Source, check_listing
+from digest.models import RECENT_SUFFIX, Source, check_listing, make_entry
 from digest.sources import parse_bytes
 
-RECENT_SUFFIX = "-recent"
 ENV_BASE_URLS = {"hf_base_url": "DIGEST_HF_BASE_URL", "arxiv_base_url": "DIGEST_ARXIV_BASE_URL"}
 
 
@@ -216,7 +215,12 @@ def _with_late_additions(before, fresh):
 
 
 def _recent(name, day, window, lists, settings, fetched_at):
-    """One snapshot of the window's fresh lists on the run day, ranked by upvotes"""
+    """One snapshot of the window's fresh lists on the run day, ranked by upvotes
+
+    It records only what moves (upvotes, comments, stars) beside each paper's id and
+    title: the rest is in the paper's list-day snapshot, and pipeline.with_details adds
+    it back for a digest. Storing it whole would repeat every abstract seven times.
+    """
     seen, rows = set(), []
     for snapshot in sorted(lists, key=lambda s: s.date, reverse=True):
         for entry in snapshot.entries:
@@ -224,7 +228,9 @@ def _recent(name, day, window, lists, settings, fetched_at):
                 seen.add(entry.key)
                 rows.append((-(entry.upvotes or 0), -snapshot.date.toordinal(), entry.rank, entry))
     rows.sort(key=lambda r: r[:3])
-    entries = tuple(dataclasses.replace(r[3], rank=i) for i, r in enumerate(rows, start=1))
+    entries = tuple(make_entry(rank=i, title=e.title, id=e.id, upvotes=e.upvotes, comments=e.comments,
+                               github_stars=e.github_stars)
+                    for i, (*_, e) in enumerate(rows, start=1))
     return dataclasses.replace(
         lists[0], listing=name + RECENT_SUFFIX, date=day, entries=entries, fetched_at=fetched_at,
         published_nothing=False, window=(window[0], window[-1]),

@@ -14,6 +14,8 @@ SNAPSHOT_FORMAT = "digest-snapshot"
 SNAPSHOT_VERSION = 1
 
 LINK_KINDS = ("hf", "arxiv", "pdf", "code", "project")
+# A re-observation snapshot (fetch) is stored under its listing's name plus this suffix.
+RECENT_SUFFIX = "-recent"
 _LISTING = re.compile(r"^[a-z0-9][a-z0-9.\-]*(?::[A-Za-z0-9.\-]+)?$")
 
 

@@ -119,6 +119,12 @@ def test_three_daily_runs_with_growing_upvotes_give_trending_papers_with_gains(r
     assert all(any(r.startswith("+10 upvotes since Aug 20") for r in t["reasons"]) for t in digest["trending"])
     # New on Aug 21 is the Aug 21 list, not the re-observed papers of earlier days.
     assert {i["id"] for i in digest["new"]} == {i["paper"]["id"] for i in hf_items("2026-08-21")}
+    # The re-observation stores only what moves; the digest shows the paper whole.
+    assert asi["title"] == "ASI-Bench: At the Dawn of Artificial Superintelligence"
+    assert asi["authors"][0] == "Junwei Zhou" and asi["links"]["code"] == "https://github.com/apexin-ai/ASI-Bench"
+    assert asi["upvotes"] == 58 and asi["rank"] == 6
+    recent = snapshot_file(run.data_dir, "hf-daily-recent", "2026-08-21")["entries"]
+    assert all(e["abstract"] is None and e["authors"] == [] for e in recent)
     # The re-observation's moving window is not reported as papers dropping or returning.
     assert not [i for i in digest["returning"] + digest["dropped"] if i["listing"] == "hf-daily-recent"]
 
