@@ -14,6 +14,8 @@ import digest.fetch as fetch_module
 from conftest import HF_DAILY, ROOT, ForbiddenConnection, tree_hash
 from digest.config import load_config
 from digest.history import load_history
+from digest.models import Snapshot, Source, make_entry
+from digest.pipeline import with_details
 from digest.store import Store
 from server import Fault, Server, refused_url
 
@@ -474,3 +476,17 @@ def test_added_fields_round_trip_and_are_checked(run, server, tmp_path):
     path.write_text(json.dumps(damaged))
     with pytest.raises(Exception, match="ends before it starts"):
         store.load_path(path)
+
+
+def test_a_re_observed_paper_without_its_list_day_stays_slim(tmp_path):
+    day = dt.date(2026, 8, 21)
+    recent = Snapshot("hf-daily-recent", day, (make_entry(rank=1, title="Lost list", id="2608.00001", upvotes=5),),
+                      Source(kind="hf-json"), window=(day - dt.timedelta(days=7), day - dt.timedelta(days=1)))
+    assert with_details(Store(tmp_path), recent) == recent
+
+
+def test_import_reads_an_arxiv_feed_file(run):
+    result = run("import", "--listing", "arxiv:cs.CL", ROOT / "tests" / "fixtures" / "arxiv-cs.CL.rss")
+    assert "3 papers, arxiv:cs.CL 2026-08-21" in result.stdout
+    stored = snapshot_file(run.data_dir, "arxiv:cs.CL", "2026-08-21")
+    assert stored["source"]["kind"] == "arxiv-rss" and stored["entries"][0]["id"] == "2608.20202"
