@@ -154,10 +154,10 @@ def _from_page_text(text, *, listing, day, source):
 def _from_arxiv(data, *, name, listing, day, source, cross_lists):
     from digest.sources.arxiv import parse_feed
 
-    content_day, entries, had_items = parse_feed(data, cross_lists=cross_lists)
+    own_listing, content_day, entries, had_items = parse_feed(data, cross_lists=cross_lists)
     day = _require_day(day or (dt.date.fromisoformat(content_day) if content_day else None), "of the feed")
     snapshot = Snapshot(
-        listing=listing or "arxiv",
+        listing=listing or own_listing or "arxiv",
         date=day,
         entries=entries,
         source=Source(kind="arxiv-rss", url=source.url, file=source.file),

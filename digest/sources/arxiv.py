@@ -19,8 +19,11 @@ _ABSTRACT = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", r
 _ID_IN = re.compile(r"(?:oai:arXiv\.org:|arxiv\.org/abs/)(\S+?)(?:v\d+)?$", re.IGNORECASE)
 
 
+_CATEGORY = re.compile(r"^([A-Za-z0-9.\-]+) updates on arXiv", re.IGNORECASE)
+
+
 def parse_feed(data, *, cross_lists=False):
-    """Parse a feed's bytes: return (announcement day or None, entries, whether it had items)
+    """Parse a feed's bytes: return (listing name or None, announcement day or None, entries, had items)
 
     Keeps the items announced as new (and cross-lists when asked), in feed order.
     """
@@ -47,7 +50,9 @@ def parse_feed(data, *, cross_lists=False):
             published=_day(item.get("published")),
         ))
     day = _day(feed.feed.get("published") or feed.feed.get("updated"))
-    return day, tuple(entries), bool(feed.entries)
+    category = _CATEGORY.match(feed.feed.get("title") or "")
+    listing = f"arxiv:{category.group(1)}" if category else None
+    return listing, day, tuple(entries), bool(feed.entries)
 
 
 def _item_id(item):
