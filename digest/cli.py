@@ -223,6 +223,8 @@ def fetch(ctx, day, listings):
     for url, seconds, why in report.retries:
         click.echo(f"retried: {url}: {why}; waited {seconds:.1f} s", err=True)
     for result in report.results:
+        for warning in result.warnings:
+            click.echo(f"warning: {result.listing}: {warning}", err=True)
         for s in result.stored:
             count = "no papers published" if s.what == "no papers published" else f"{s.count} papers, {s.what}"
             click.echo(f"{s.listing} {s.day}: {count} ({s.path})")

@@ -47,6 +47,7 @@ class ListingResult:
     listing: str
     stored: tuple[Stored, ...] = ()
     error: DigestError | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,12 +142,12 @@ def fetch(store, settings, day, *, listings=None, client=None, now=None):
             client.close()
     results = []
     for name in listings:
-        plan = plans[name]
+        plan, notes = plans[name]
         if isinstance(plan, DigestError):
-            results.append(ListingResult(name, error=plan))
+            results.append(ListingResult(name, error=plan, warnings=notes))
             continue
         stored = tuple(Stored(s.listing, s.date, len(s.entries), store.save(s), what) for s, what in plan)
-        results.append(ListingResult(name, stored=stored))
+        results.append(ListingResult(name, stored=stored, warnings=notes))
     return FetchReport(day, tuple(results), retries)
 
 
@@ -156,33 +157,34 @@ def _host_for(name, settings):
 
 
 def _fetch_group(store, settings, client, day, names, fetched_at):
-    """Plan each listing of one host in turn: listing -> [(Snapshot, what)] or its DigestError"""
+    """Plan each listing of one host in turn: listing -> ([(Snapshot, what)] or its DigestError, warnings)"""
     plans = {}
     for name in names:
+        notes = []
         try:
-            plans[name] = _plan(store, settings, client, day, name, fetched_at)
+            plans[name] = _plan(store, settings, client, day, name, fetched_at, notes), tuple(notes)
         except DigestError as e:
-            plans[name] = e
+            plans[name] = e, tuple(notes)
     return plans
 
 
-def _plan(store, settings, client, day, name, fetched_at):
+def _plan(store, settings, client, day, name, fetched_at, notes):
     kind = listing_kind(name)
     if kind == "hf-daily":
-        return _plan_dated(store, settings, client, day, name, fetched_at)
+        return _plan_dated(store, settings, client, day, name, fetched_at, notes)
     if kind == "hf-trending":
-        snapshot = _hf_list(settings, client, name, day, {"sort": "trending"}, fetched_at)
+        snapshot = _hf_list(settings, client, name, day, {"sort": "trending"}, fetched_at, notes)
         return [(snapshot, "no papers published" if snapshot.published_nothing else "list")]
     return [_arxiv(settings, client, name, fetched_at)]
 
 
-def _plan_dated(store, settings, client, day, name, fetched_at):
+def _plan_dated(store, settings, client, day, name, fetched_at, notes):
     window = [day - dt.timedelta(days=n) for n in range(settings.window_days, 0, -1)]
     catch_up = [day - dt.timedelta(days=n) for n in range(settings.catch_up_days, 0, -1)]
     stored = {d: store.load(name, d) for d in sorted(set(window) | set(catch_up))}
     wanted = sorted({d for d in window if stored[d] is not None}
                     | {d for d in catch_up if stored[d] is None} | {day})
-    fresh = {d: _hf_list(settings, client, name, d, {"date": d.isoformat()}, fetched_at) for d in wanted}
+    fresh = {d: _hf_list(settings, client, name, d, {"date": d.isoformat()}, fetched_at, notes) for d in wanted}
 
     plan = []
     for d in wanted:
@@ -242,7 +244,7 @@ def _hf_endpoint(settings):
     return settings.hf_base_url.rstrip("/") + "/api/daily_papers"
 
 
-def _hf_list(settings, client, name, day, params, fetched_at):
+def _hf_list(settings, client, name, day, params, fetched_at, notes):
     """One HF list, page after page until a short page (or max_pages), through the HF parser"""
     url = _hf_endpoint(settings)
     entries, seen = [], set()
@@ -262,6 +264,9 @@ def _hf_list(settings, client, name, day, params, fetched_at):
                 entries.append(dataclasses.replace(entry, rank=len(entries) + 1))
         if len(parsed.snapshot.entries) < settings.page_size:
             break
+    else:
+        notes.append(f"{url}?{urllib.parse.urlencode(params)}: stopped after max_pages ({settings.max_pages}) "
+                     f"full pages; kept the first {len(entries)} papers")
     return dataclasses.replace(
         parsed.snapshot, entries=tuple(entries), fetched_at=fetched_at,
         source=Source(kind="hf-json", url=f"{url}?{urllib.parse.urlencode(params)}"),

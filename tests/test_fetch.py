@@ -89,6 +89,16 @@ def test_a_page_that_exactly_fills_asks_for_the_next_one(run, server, tmp_path):
     assert len(snapshot_file(run.data_dir, "hf-daily", "2026-08-21")["entries"]) == 10
 
 
+def test_a_list_longer_than_max_pages_is_cut_with_a_warning(run, server, tmp_path):
+    server.sources.trending = hf_items("2026-08-21")
+    configure(tmp_path / "digest.toml", server.url, page_size=5, max_pages=2)
+    result = run("fetch", "--date", "2026-08-21", "--listing", "hf-trending")
+    assert "warning: hf-trending: " in result.stderr and "stopped after max_pages (2)" in result.stderr
+    assert "kept the first 10 papers" in result.stderr
+    assert len(server.sources.requests(PATH)) == 2
+    assert len(snapshot_file(run.data_dir, "hf-trending", "2026-08-21")["entries"]) == 10
+
+
 def grow(server, run_day, days, per_day=10):
     """Serve each list day as recorded, with upvotes grown by per_day for every day since"""
     everything = []
