@@ -81,7 +81,8 @@ def cli(ctx, data_dir, config_path):
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--listing", help="Listing to store under (default: the file's own, else hf-daily).")
 @click.option("--date", "day", type=DATE, help="Day of the snapshot (default: from the file name, else the content).")
-@click.option("--format", "fmt", type=click.Choice(["auto", "hf-json", "page-text", "snapshot"]), default="auto",
+@click.option("--format", "fmt", type=click.Choice(["auto", "hf-json", "page-text", "snapshot", "arxiv-rss"]),
+              default="auto",
               show_default=True, help="Input format; auto recognises it from the content.")
 @pass_ctx
 def import_(ctx, files, listing, day, fmt):
@@ -189,6 +190,48 @@ def demo(out):
     click.echo(f"Imported {result.snapshots} sample snapshots into {result.data_dir}")
     for label, path in result.outputs:
         click.echo(f"  {label:<10} {path}")
+
+
+# --- fetch (issue 3) ---------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--date", "day", type=DATE,
+              help="The run's day: the newest list day to fetch (default: today, UTC).")
+@click.option("--listing", "listings", multiple=True,
+              help="Listing to fetch (repeatable; default: [fetch] listings in digest.toml).")
+@pass_ctx
+def fetch(ctx, day, listings):
+    """Fetch today's listings, missed days and the recent window into the store
+
+    \b
+        digest fetch
+        digest fetch --date 2026-08-21 --listing hf-daily --listing arxiv:cs.CL
+    """
+    import datetime as dt
+
+    from digest.fetch import fetch as fetch_listings
+    from digest.fetch import fetch_settings
+    from digest.store import Store
+
+    try:
+        settings = fetch_settings(ctx.config.fetch)
+        day = day or dt.datetime.now(dt.timezone.utc).date()
+        report = fetch_listings(Store(ctx.config.data_dir), settings, day, listings=listings or None)
+    except DigestError as e:
+        raise fail(e) from e
+    for url, seconds, why in report.retries:
+        click.echo(f"retried: {url}: {why}; waited {seconds:.1f} s", err=True)
+    for result in report.results:
+        for warning in result.warnings:
+            click.echo(f"warning: {result.listing}: {warning}", err=True)
+        for s in result.stored:
+            count = "no papers published" if s.what == "no papers published" else f"{s.count} papers, {s.what}"
+            click.echo(f"{s.listing} {s.day}: {count} ({s.path})")
+    try:
+        report.raise_for_failures()
+    except DigestError as e:
+        raise fail(e) from e
 
 
 def main():

@@ -32,11 +32,35 @@ class DigestSettings:
     max_authors: int = 3
 
 
+@dataclass(frozen=True)
+class FetchSettings:
+    """What `digest fetch` fetches, from where, and how patiently (README: "digest fetch")"""
+
+    listings: tuple[str, ...] = ("hf-daily", "hf-trending", "arxiv:cs.CL")
+    hf_base_url: str = "https://huggingface.co"
+    arxiv_base_url: str = "https://rss.arxiv.org"
+    window_days: int = 7
+    catch_up_days: int = 7
+    page_size: int = 50
+    max_pages: int = 20
+    arxiv_cross_lists: bool = False
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    retries: int = 4
+    backoff: float = 1.0
+    max_backoff: float = 60.0
+    max_retry_after: float = 300.0
+    hf_min_interval: float = 0.5
+    arxiv_min_interval: float = 3.0
+    max_response_bytes: int = 20_000_000
+
+
 # Each [table] of digest.toml and the settings class that reads it. A new section is a
 # frozen dataclass with defaults, an entry here, and a field of the same name on Config.
 SECTIONS = {
     "trending": TrendingSettings,
     "digest": DigestSettings,
+    "fetch": FetchSettings,
 }
 
 
@@ -48,6 +72,7 @@ class Config:
     title: str = "Daily Papers digest"
     trending: TrendingSettings = field(default_factory=TrendingSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
     source_path: Path | None = None
 
 

@@ -83,7 +83,9 @@ def _comings_and_goings(day, history, today, previous):
     returning, dropped = [], []
     for listing in sorted(today):
         before = previous.get(listing)
-        if before is None:
+        # A re-observation snapshot (one with a window) gains and loses papers as its
+        # window moves, which says nothing about the papers themselves.
+        if before is None or today[listing].window:
             continue
         keys_before = {history.key_of(e) for e in before.entries}
         keys_now = set()

@@ -29,3 +29,24 @@ class NoDataError(DigestError):
     """There is nothing to work on (no snapshots, unknown day)"""
 
     exit_code = 5
+
+
+# Fetch errors (codes 7..9; see README "Exit codes").
+
+
+class NetworkError(DigestError):
+    """A source could not be reached, or kept failing after the last retry"""
+
+    exit_code = 7
+
+
+class BadResponseError(DigestError):
+    """A source answered, but with something we cannot use (HTML, a wrong shape, too large)"""
+
+    exit_code = 8
+
+
+class PartialFetchError(DigestError):
+    """Some listings were fetched and stored, others failed"""
+
+    exit_code = 9

@@ -14,6 +14,8 @@ SNAPSHOT_FORMAT = "digest-snapshot"
 SNAPSHOT_VERSION = 1
 
 LINK_KINDS = ("hf", "arxiv", "pdf", "code", "project")
+# A re-observation snapshot (fetch) is stored under its listing's name plus this suffix.
+RECENT_SUFFIX = "-recent"
 _LISTING = re.compile(r"^[a-z0-9][a-z0-9.\-]*(?::[A-Za-z0-9.\-]+)?$")
 
 
@@ -171,9 +173,16 @@ class Snapshot:
     entries: tuple[Entry, ...]
     source: Source
     fetched_at: str | None = None
+    # Added by fetch; written only when set, so files without them stay byte-identical.
+    # published_nothing: the source answered for this day with an empty list (weekend,
+    # holiday), as opposed to a day that is missing because its fetch failed.
+    published_nothing: bool = False
+    # window: (first, last) list day a re-observation snapshot covers (ARCHITECTURE.md:
+    # "Re-observations"); None for a listing's own list of the day.
+    window: tuple[dt.date, dt.date] | None = None
 
     def to_dict(self):
-        return {
+        data = {
             "format": SNAPSHOT_FORMAT,
             "version": SNAPSHOT_VERSION,
             "listing": self.listing,
@@ -182,6 +191,11 @@ class Snapshot:
             "source": self.source.to_dict(),
             "entries": [e.to_dict() for e in self.entries],
         }
+        if self.published_nothing:
+            data["published_nothing"] = True
+        if self.window:
+            data["window"] = [d.isoformat() for d in self.window]
+        return data
 
 
 class Observation(NamedTuple):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
 from digest.diff import make_digest
 from digest.errors import DigestError, InputError, NoDataError
 from digest.history import load_history
+from digest.models import RECENT_SUFFIX
 from digest.sources import parse_bytes
 from digest.store import Store
 
@@ -65,7 +68,7 @@ def digest_for(config, day=None, *, history=None):
     today, previous = {}, {}
     for listing, listing_days in history.listing_days.items():
         if day in listing_days:
-            today[listing] = _load(store, listing, day)
+            today[listing] = with_details(store, _load(store, listing, day))
             before = history.previous_day(listing, day)
             previous[listing] = _load(store, listing, before) if before else None
     return make_digest(day, history, today, previous, config.trending, config.digest.top_items)
@@ -76,3 +79,27 @@ def _load(store, listing, day):
     if snapshot is None:
         raise DigestError(f"snapshot of {listing} on {day} vanished while reading")
     return snapshot
+
+
+def with_details(store, snapshot):
+    """A re-observation snapshot with each paper's details from its list-day snapshot
+
+    Re-observations store only what moves (fetch._recent); the title, authors, abstract,
+    links and summary come from the newest list of the window that shows the paper, the
+    same list the re-observation took it from. Other snapshots are returned as they are.
+    """
+    if not snapshot.window or not snapshot.listing.endswith(RECENT_SUFFIX):
+        return snapshot
+    base = snapshot.listing.removesuffix(RECENT_SUFFIX)
+    first, last = snapshot.window
+    details = {}
+    for n in range((last - first).days + 1):
+        listed = store.load(base, last - dt.timedelta(days=n))
+        for entry in listed.entries if listed else ():
+            details.setdefault(entry.key, entry)
+    entries = tuple(
+        dataclasses.replace(details[e.key], rank=e.rank, upvotes=e.upvotes, comments=e.comments,
+                            github_stars=e.github_stars) if e.key in details else e
+        for e in snapshot.entries
+    )
+    return dataclasses.replace(snapshot, entries=entries)

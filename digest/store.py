@@ -60,13 +60,31 @@ def snapshot_from_dict(data):
         except InputError as e:
             raise InputError(f"entry {index}: {e}") from None
     fetched_at = data.get("fetched_at")
+    published_nothing = data.get("published_nothing", False)
+    if not isinstance(published_nothing, bool) or (published_nothing and parsed):
+        raise InputError("'published_nothing' should be true only on a snapshot without entries")
     return Snapshot(
         listing=check_listing(data.get("listing")),
         date=day,
         entries=tuple(parsed),
         source=Source(**{k: source.get(k) if isinstance(source.get(k), str) else None for k in ("kind", "url", "file")}),
         fetched_at=fetched_at if isinstance(fetched_at, str) else None,
+        published_nothing=published_nothing,
+        window=_window(data.get("window")),
     )
+
+
+def _window(value):
+    """The (first, last) list days of a re-observation snapshot, or None"""
+    if value is None:
+        return None
+    try:
+        first, last = (dt.date.fromisoformat(v) for v in value)
+    except (TypeError, ValueError):
+        raise InputError(f"snapshot window {value!r} is not two YYYY-MM-DD days") from None
+    if first > last:
+        raise InputError(f"snapshot window {value!r} ends before it starts")
+    return first, last
 
 
 class Store:

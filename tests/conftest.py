@@ -64,3 +64,31 @@ def run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DIGEST_DATA_DIR", raising=False)
     return Run(tmp_path / "data")
+
+
+# --- network guard (issue 3): tests may connect to 127.0.0.1 and nowhere else ----------
+
+import socket as _socket
+import sys as _sys
+
+ALLOWED_HOSTS = {"127.0.0.1"}
+
+
+class ForbiddenConnection(RuntimeError):
+    """A test tried to reach a host other than 127.0.0.1"""
+
+
+def _network_guard(event, args):
+    # socket.connect covers every TCP/UDP connection; getaddrinfo catches a name lookup
+    # (which would itself reach a DNS server) before any connection is tried.
+    if event == "socket.connect":
+        sock, address = args
+        if sock.family in (_socket.AF_INET, _socket.AF_INET6) and address[0] not in ALLOWED_HOSTS:
+            raise ForbiddenConnection(f"test tried to connect to {address!r}; only 127.0.0.1 is allowed")
+    elif event == "socket.getaddrinfo":
+        host = args[0]
+        if host not in (None, *ALLOWED_HOSTS) and host not in (b"127.0.0.1",):
+            raise ForbiddenConnection(f"test tried to look up {host!r}; only 127.0.0.1 is allowed")
+
+
+_sys.addaudithook(_network_guard)

@@ -10,7 +10,7 @@ from digest.errors import InputError
 from digest.models import SNAPSHOT_FORMAT, Snapshot, Source, check_listing
 from digest.sources import hf
 
-FORMATS = ("auto", "hf-json", "page-text", "snapshot")
+FORMATS = ("auto", "hf-json", "page-text", "snapshot", "arxiv-rss")
 DEFAULT_LISTING = "hf-daily"
 _DAY_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 
@@ -23,10 +23,11 @@ class Parsed:
     warnings: tuple[str, ...] = ()
 
 
-def parse_bytes(data, *, name, fmt="auto", listing=None, day=None, source=None):
+def parse_bytes(data, *, name, fmt="auto", listing=None, day=None, source=None, cross_lists=False):
     """Parse one file's bytes (of any known format) into a Snapshot for one listing and day
 
     The day is `day`, else a YYYY-MM-DD in the file name, else what the content says.
+    `cross_lists` keeps arXiv cross-lists beside the new papers.
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
@@ -35,6 +36,10 @@ def parse_bytes(data, *, name, fmt="auto", listing=None, day=None, source=None):
     text = _decode(data)
     day = day or day_from_name(name)
     source = source or Source(kind=None, file=PurePath(name).name)
+    if fmt == "auto" and text.lstrip().startswith(("<?xml", "<rss", "<feed")):
+        fmt = "arxiv-rss"
+    if fmt == "arxiv-rss":
+        return _from_arxiv(data, name=name, listing=listing, day=day, source=source, cross_lists=cross_lists)
     if fmt == "auto":
         fmt = "page-text" if not text.lstrip().startswith(("[", "{")) else "json"
     if fmt == "page-text":
@@ -98,6 +103,8 @@ def _from_snapshot(value, *, listing, day, source):
             entries=snapshot.entries,
             source=snapshot.source,
             fetched_at=snapshot.fetched_at,
+            published_nothing=snapshot.published_nothing,
+            window=snapshot.window,
         )
     )
 
@@ -142,3 +149,19 @@ def _from_page_text(text, *, listing, day, source):
         source=Source(kind="page-text", url=source.url, file=source.file),
     )
     return Parsed(snapshot, warnings)
+
+
+def _from_arxiv(data, *, name, listing, day, source, cross_lists):
+    from digest.sources.arxiv import parse_feed
+
+    own_listing, content_day, entries, had_items = parse_feed(data, cross_lists=cross_lists)
+    day = _require_day(day or (dt.date.fromisoformat(content_day) if content_day else None), "of the feed")
+    snapshot = Snapshot(
+        listing=listing or own_listing or "arxiv",
+        date=day,
+        entries=entries,
+        source=Source(kind="arxiv-rss", url=source.url, file=source.file),
+        # A feed without items is arXiv's way of saying nothing was announced (weekends).
+        published_nothing=not had_items,
+    )
+    return Parsed(snapshot)
