@@ -43,3 +43,9 @@ def test_stray_file_names_in_the_store_are_an_error(tmp_path):
     (tmp_path / "snapshots" / "hf-daily" / "notes.json").write_text("{}")
     with pytest.raises(StoreError, match="notes.json: snapshot file name is not YYYY-MM-DD.json"):
         store.files()
+
+
+def test_written_files_are_readable_by_others(tmp_path):
+    target = tmp_path / "f.txt"
+    write_atomic(target, "x")
+    assert target.stat().st_mode & 0o777 == 0o644
