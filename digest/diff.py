@@ -15,7 +15,10 @@ def make_digest(day, history, today, previous, trending, top_items):
     for listing in sorted(today):
         for entry in today[listing].entries:
             seen.setdefault(history.key_of(entry), []).append(Item(history.key_of(entry), listing, entry))
-    best = {key: min(items, key=lambda i: (i.entry.rank, i.listing)) for key, items in seen.items()}
+    # A paper on several listings shows its best-ranked entry among those that know its
+    # upvotes: an arXiv listing knows no upvotes and no AI summary.
+    best = {key: min(items, key=lambda i: (i.entry.upvotes is None, i.entry.rank, i.listing))
+            for key, items in seen.items()}
     by_place = sorted(best.values(), key=lambda i: (i.listing, i.entry.rank, i.key))
 
     new = tuple(i for i in by_place if history.first_seen(i.key) == day)

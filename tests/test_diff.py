@@ -97,6 +97,13 @@ def test_a_paper_on_two_listings_is_one_paper(store):
     assert [i.listing for i in d.new] == ["hf-daily", "hf-trending"]  # best rank wins: 1st on trending
 
 
+def test_a_paper_on_several_listings_shows_the_entry_that_knows_its_upvotes(store):
+    snap(store, "arxiv:cs.CL", D(2026, 1, 1), [("2601.00002", None)])
+    snap(store, "hf-daily", D(2026, 1, 1), [("2601.00001", 4), ("2601.00002", 3)])
+    [_, item] = digest(store, D(2026, 1, 1)).new
+    assert (item.listing, item.entry.rank, item.entry.upvotes) == ("hf-daily", 2, 3)
+
+
 def test_title_key_alias_joins_a_title_only_source_with_a_later_id(store):
     snap(store, "hf-page", D(2026, 1, 1), [("Attention Is All You Need", 10)])
     # The same paper as the API names it: an id, and its title spelled a little differently.
