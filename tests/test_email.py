@@ -14,7 +14,7 @@ from digest.config import Config, EmailSettings
 from digest.errors import EmailSetupError
 from digest.mail import parse_subscribers
 from digest.models import Digest, Entry, Item, Trend, make_entry
-from digest.render.email import HTML_BUDGET, EmailRenderer, Subscriber
+from digest.render.email import HTML_BUDGET, EmailRenderer, Subscriber, quoted_printable
 
 SAMPLE = sorted((ROOT / "digest" / "sample" / "hf-daily").glob("*.json"))
 DAY = "2026-08-20"
@@ -158,6 +158,20 @@ def test_past_max_papers_the_rest_is_on_the_site():
     assert "And 25 more new papers on the site" in message.html
     assert "And 25 more new papers on the site: https://example.org/papers/2026-08-20.html" in message.text
     assert message.subject.startswith("50 new · 5 trending")
+
+
+def test_parts_encoded_piece_by_piece_equal_the_whole_part_encoded():
+    # The renderer joins quoted-printable pieces cached per fragment; that must be exactly
+    # the encoding of the whole part, for every reader.
+    digest = digest_of(new=[paper(n, title="Ünïcode " * n + "=?x?= trailing space ") for n in range(1, 40)],
+                       trending=[paper(n) for n in range(40, 45)])
+    r = renderer(digest, max_papers=20)
+    for sub in (Subscriber("a@example.org"), Subscriber("b@example.org", keywords=("Ünïcode",), min_upvotes=70)):
+        message = r.render(sub)
+        assert b"\r\n\r\n" + quoted_printable(message.text) + b"\r\n--" in message.data
+        assert b"\r\n\r\n" + quoted_printable(message.html) + b"\r\n--" in message.data
+        text, html = parse(message.data).get_payload()
+        assert content(text) == message.text and content(html) == message.html
 
 
 def test_a_huge_day_stays_under_gmails_clipping_size():

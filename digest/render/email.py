@@ -203,13 +203,23 @@ class Slots:
 
 
 class Prepared:
-    """A rendered (and CSS-inlined) text with slots, filled per message by joining strings"""
+    """A rendered (and CSS-inlined) text with slots, filled per message by joining strings
 
-    def __init__(self, text, slots):
+    Filled pieces are also kept quoted-printable encoded: QP works line by line, so pieces
+    that start and end on a line boundary can be encoded once and joined as bytes.
+    """
+
+    def __init__(self, text, slots, whole_lines=False):
+        if whole_lines and not text.endswith("\n"):
+            text += "\n"
         pieces = slots.pattern.split(text)
         self.static = pieces[0::2]
         self.names = pieces[1::2]
         self.size = sum(len(s.encode("utf-8")) for s in self.static)
+        self._encoded = {}
+        for name, before in zip(self.names, self.static):
+            if name == "body" and not before.endswith("\n"):
+                raise ValueError("a body slot must start a line (quoted-printable pieces are whole lines)")
 
     def fill(self, values=None):
         if not self.names:
@@ -219,6 +229,39 @@ class Prepared:
             out.append(values[name])
             out.append(static)
         return "".join(out)
+
+    def piece(self, values=None):
+        """(text, quoted-printable bytes) of the filled piece, cached per distinct values"""
+        key = tuple(values.items()) if values else ()
+        found = self._encoded.get(key)
+        if found is None:
+            text = self.fill(values)
+            found = self._encoded[key] = (text, quoted_printable(text))
+        return found
+
+    def assemble(self, values, body):
+        """Fill the slots and put the body pieces in the body slot: (text, quoted-printable bytes)"""
+        texts, encoded, segment = [], [], [self.static[0]]
+        for name, static in zip(self.names, self.static[1:]):
+            if name == "body":
+                text = "".join(segment)
+                texts.append(text)
+                encoded.append(quoted_printable(text))
+                for piece_text, piece_encoded in body:
+                    texts.append(piece_text)
+                    encoded.append(piece_encoded)
+                segment = [static]
+            else:
+                segment += (values[name], static)
+        text = "".join(segment)
+        texts.append(text)
+        encoded.append(quoted_printable(text))
+        return "".join(texts), b"".join(encoded)
+
+
+def quoted_printable(text):
+    """UTF-8 text as quoted-printable with CRLF line ends (binascii: C speed)"""
+    return binascii.b2a_qp(text.replace("\r", "").encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
 
 
 @dataclass(frozen=True)
@@ -335,8 +378,9 @@ class EmailRenderer:
         found = self._cache.get(key)
         if found is None:
             html, text = make()
-            found = self._cache[key] = (self._prepare(self._fragment_inliner.inline_fragment(str(html), self.css)),
-                                        self._prepare(str(text)))
+            found = self._cache[key] = (
+                Prepared(self._fragment_inliner.inline_fragment(str(html), self.css), self.slots, whole_lines=True),
+                Prepared(str(text), self.slots, whole_lines=True))
         return found
 
     def _card(self, kind, item, reasons=()):
@@ -365,21 +409,21 @@ class EmailRenderer:
         return self.selector.select(subscriber, self.settings.max_papers)
 
     def render(self, subscriber, selection=None):
-        """The reader's email as a RenderedEmail (None fields never: every part is built)"""
+        """The reader's email as a RenderedEmail: both parts and the message's bytes"""
         sel = self._fit(selection or self.select(subscriber))
         subject = self.subject(sel)
         values_text = self._values(sel, subject)
         values_html = {name: escape(value) for name, value in values_text.items()}
         while True:
             html_body, text_body = self._body(sel)
-            html = self.shell_html.fill({**values_html, "body": html_body})
+            html, html_qp = self.shell_html.assemble(values_html, html_body)
             if len(html.encode("utf-8")) <= HTML_BUDGET or not (sel.new or sel.trending):
                 break
             # The estimate was short (very long slot values): one card fewer, measured again.
             longer = len(sel.new) >= len(sel.trending)
             sel = self._keep(sel, len(sel.new) - longer, len(sel.trending) - (not longer))
-        text = self.shell_text.fill({**values_text, "body": text_body})
-        return RenderedEmail(sel, subject, html, text, self._mime(subscriber, subject, html, text))
+        text, text_qp = self.shell_text.assemble(values_text, text_body)
+        return RenderedEmail(sel, subject, html, text, self._mime(subscriber, subject, html_qp, text_qp))
 
     def subject(self, sel):
         return f"{sel.matched_new} new · {sel.matched_trending} trending — {self.title}, {short_date(self.digest.date)}"
@@ -439,6 +483,7 @@ class EmailRenderer:
                          sel.matched_trending, sel.matched_new - new, sel.matched_trending - trending)
 
     def _body(self, sel):
+        """The sections as (text, quoted-printable) pieces, for the HTML part and the text part"""
         html, text = [], []
         filtered = sel.subscriber.filtered
         for kind, frags, hidden in self._sections(sel):
@@ -446,22 +491,22 @@ class EmailRenderer:
             head_html, head_text = self._part("section_head", kind, SECTION_NAMES[kind])
             heading = f"{SECTION_NAMES[kind].upper()} ({count})"
             values = {"count": str(count), "rule": "-" * len(heading)}
-            html.append(head_html.fill(values))
-            text.append(head_text.fill(values))
+            html.append(head_html.piece(values))
+            text.append(head_text.piece(values))
             if not frags:
                 note_html, note_text = self._part("empty_note", kind, filtered)
-                html.append(note_html.fill())
-                text.append(note_text.fill())
+                html.append(note_html.piece())
+                text.append(note_text.piece())
             for rank, (frag_html, frag_text) in enumerate(frags, start=1):
-                html.append(frag_html.fill({"rank": str(rank)}))
-                text.append(frag_text.fill({"rank": f"{rank:>2}"}))
+                html.append(frag_html.piece({"rank": str(rank)} if frag_html.names else None))
+                text.append(frag_text.piece({"rank": f"{rank:>2}"} if frag_text.names else None))
             if hidden:
                 more_html, more_text = self._part("more", kind)
                 label = f"And {hidden} more {'new' if kind == 'new' else 'trending'} "
                 label += "paper" if hidden == 1 else "papers"
-                html.append(more_html.fill({"label": escape(label)}))
-                text.append(more_text.fill({"label": label}))
-        return "".join(html), "".join(text)
+                html.append(more_html.piece({"label": escape(label)}))
+                text.append(more_text.piece({"label": label}))
+        return html, text
 
     # MIME
 
@@ -491,38 +536,60 @@ class EmailRenderer:
         token = recipient_token(address, self.salt or "", self.digest.date)[:32]
         return f"<{self.digest.date:%Y%m%d}.{token}@{self.domain}>", token
 
-    def _mime(self, sub, subject, html, text):
+    def _mime(self, sub, subject, html_qp, text_qp):
         message_id, token = self.message_id(sub.email)
         boundary = f"=_digest_{token}"  # "=_" never occurs in quoted-printable text
         unsubscribe = _headers(self._unsubscribe_headers(sub.email)) if self._personal_unsubscribe else b""
         return b"".join((
             self._h_from,
-            _header("To", str(Address(display_name=clean_text(sub.name) or "", addr_spec=sub.email))),
+            _header("To", _to(sub)),
             _header("Subject", clean_text(subject)),
             self._h_date,
             _header("Message-ID", message_id),
             self._h_list, unsubscribe, self._h_mime,
             f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n\r\n'.encode("ascii"),
-            _part(boundary, "plain", text),
-            _part(boundary, "html", html),
+            _part(boundary, "plain", text_qp),
+            _part(boundary, "html", html_qp),
             f"--{boundary}--\r\n".encode("ascii"),
         ))
+
+
+_SIMPLE_NAME = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")
+
+
+def _to(sub):
+    """The To value; a name with anything but letters, digits and spaces is quoted by email's Address"""
+    name = clean_text(sub.name)
+    if not name:
+        return sub.email
+    if _SIMPLE_NAME.fullmatch(name):
+        return f"{name} <{sub.email}>"
+    return str(Address(display_name=name, addr_spec=sub.email))
 
 
 def _headers(pairs):
     return b"".join(_header(name, value) for name, value in pairs)
 
 
-def _part(boundary, subtype, body):
-    encoded = binascii.b2a_qp(body.replace("\r", "").encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+def _part(boundary, subtype, encoded):
     head = (f"--{boundary}\r\nContent-Type: text/{subtype}; charset=\"utf-8\"\r\n"
             "Content-Transfer-Encoding: quoted-printable\r\n\r\n")
     return head.encode("ascii") + encoded + b"\r\n"
 
 
-@functools.lru_cache(maxsize=256)
+# A header value that needs no encoding or folding: printable ASCII words, one line.
+_PLAIN_HEADER = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*")
+
+
 def _header(name, value):
     """One header, folded and encoded as RFC 5322 and 2047 want it (email's SMTP policy)"""
+    if len(name) + 2 + len(value) <= 78 and "=?" not in value and _PLAIN_HEADER.fullmatch(value):
+        return f"{name}: {value}\r\n".encode("ascii")
+    return _folded_header(name, value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _folded_header(name, value):
     # header_store_parse refuses a value with a line break: no header injection gets through.
     _, header = email_policy.SMTP.header_store_parse(name, value)
     return header.fold(policy=email_policy.SMTP).encode("ascii")
