@@ -17,6 +17,7 @@ import os
 import re
 import smtplib
 import ssl
+import subprocess
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -66,8 +67,21 @@ def load_subscribers(config, env=None):
             raise EmailSetupError(f"{path}: subscribers file not found ([email] subscribers_file)") from None
         except (OSError, UnicodeDecodeError) as e:
             raise EmailSetupError(f"{path}: cannot read the subscribers file ({e})") from None
+        if tracked_by_git(path):
+            raise EmailSetupError(f"{path}: the subscriber list is tracked by git; keep it out of the repository"
+                                  " (git rm --cached it) and, in CI, pass it through subscribers_env")
         return parse_subscribers(text, str(path), settings.send_when_empty)
     return None
+
+
+def tracked_by_git(path):
+    """True when path is in a git repository's index (so it would be committed and pushed)"""
+    try:
+        result = subprocess.run(["git", "-C", str(path.parent), "ls-files", "--error-unmatch", "--", path.name],
+                                capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False  # no git: nothing to commit it with
+    return result.returncode == 0
 
 
 def parse_subscribers(text, where, send_when_empty=False):

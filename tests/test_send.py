@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,8 +14,8 @@ import pytest
 
 from conftest import ROOT
 from digest.config import load_config
-from digest.errors import SmtpConnectError
-from digest.mail import send_digest
+from digest.errors import LedgerError, SmtpConnectError
+from digest.mail import Ledger, send_digest
 from digest.render.email import HTML_BUDGET, recipient_token
 from smtp_server import HOST, PASSWORD, USER, Mailbox, SmtpServer, free_port, make_certificate
 from test_email import assert_inlined
@@ -232,3 +233,83 @@ def test_dry_run_prints_who_would_get_what_and_sends_nothing(project, run, cert)
         assert lines[-1] == "2026-08-20: 4 to send, 1 skipped (nothing matches)"
         assert not any(a in result.stdout for a in ADDRESSES)
         assert server.mailbox.connections == 0 and not (project / "data" / "sent").exists()
+
+
+def test_the_rate_limit_paces_the_messages(project, cert):
+    now = [0.0]
+    sleeps = []
+
+    def sleep(seconds):
+        sleeps.append(round(seconds, 3))
+        now[0] += seconds
+
+    with SmtpServer(*cert) as server:
+        configure(project, server.port, cert, rate_limit=2)
+        config = load_config(project / "digest.toml", project / "data")
+        send_digest(config, dt.date(2026, 8, 20), sleep=sleep, clock=lambda: now[0])
+        assert_each_received_once(server.mailbox)
+    assert sleeps == [0.5, 0.5, 0.5]  # 4 messages, at most 2 a second
+
+
+def test_a_second_run_at_the_same_time_is_refused(project, run, cert):
+    with SmtpServer(*cert) as server:
+        configure(project, server.port, cert)
+        config = load_config(project / "digest.toml", project / "data")
+        ledger = Ledger(config.data_dir, dt.date(2026, 8, 20), SALT).open()
+        try:
+            result = run("send", "--date", DAY, expect=25)
+            assert "another 'digest send' is running" in result.stderr
+        finally:
+            ledger.close()
+        assert server.mailbox.connections == 0
+        run("send", "--date", DAY)
+        assert_each_received_once(server.mailbox)
+
+
+def test_a_ledger_written_with_another_salt_is_refused(project, run, cert, monkeypatch):
+    with SmtpServer(*cert) as server:
+        configure(project, server.port, cert)
+        run("send", "--date", DAY)
+        monkeypatch.setenv("DIGEST_LEDGER_SALT", "a-different-salt-0123456789")
+        result = run("send", "--date", DAY, expect=25)
+        assert "written with another salt" in result.stderr
+        assert len(server.mailbox.messages) == 4  # nobody got a second copy
+
+
+def test_a_torn_last_line_is_dropped_and_a_damaged_ledger_refused(tmp_path):
+    day = dt.date(2026, 8, 20)
+    ledger = Ledger(tmp_path, day, SALT).open()
+    when = dt.datetime(2026, 8, 20, 7, 0, tzinfo=dt.timezone.utc)
+    ledger.record("ada@example.org", when)
+    ledger.record("bob@example.net", when)
+    ledger.close()
+    path = tmp_path / "sent" / "2026-08-20.jsonl"
+    lines = path.read_text().splitlines()
+    header = json.loads(lines[0])
+    assert header["format"] == "digest-sent" and header["version"] == 1 and header["date"] == "2026-08-20"
+    assert re.fullmatch(r"[0-9a-f]{16}", header["salt_check"]) and SALT not in lines[0]
+    assert json.loads(lines[1]) == {"recipient": token("ada@example.org"), "sent_at": "2026-08-20T07:00:00Z"}
+    # A crash in the middle of appending leaves half a line: it never happened.
+    with open(path, "ab") as f:
+        f.write(b'{"recipient": "12ab')
+    ledger = Ledger(tmp_path, day, SALT).open()
+    assert "ada@example.org" in ledger and "bob@example.net" in ledger and "cy@example.com" not in ledger
+    ledger.record("cy@example.com", when)
+    ledger.close()
+    assert len(path.read_text().splitlines()) == 4
+    assert "cy@example.com" in Ledger(tmp_path, day, SALT).read()
+    # A damaged complete line is not guessed around: sending stops until someone looks.
+    path.write_text(path.read_text().replace('"recipient"', '"recipent"', 1))
+    with pytest.raises(LedgerError, match="line 2 is not a sent record"):
+        Ledger(tmp_path, day, SALT).read()
+    path.write_text("not json\n")
+    with pytest.raises(LedgerError, match="damaged sent ledger"):
+        Ledger(tmp_path, day, SALT).read()
+
+
+def test_a_subscriber_list_tracked_by_git_is_refused(project, run, cert):
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    subprocess.run(["git", "-C", str(project), "add", "subscribers.toml"], check=True)
+    configure(project, free_port(), cert)
+    result = run("send", "--date", DAY, "--dry-run", expect=20)
+    assert "the subscriber list is tracked by git" in result.stderr
