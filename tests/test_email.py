@@ -279,8 +279,10 @@ send_when_empty = true
                          "SemComp-Bench: Benchmarking Semantic Task Completion in Video"]
     empty = parse((folder / "006.eml").read_bytes())
     assert empty["Subject"].startswith("0 new · 0 trending")
-    assert "No new paper matches your filters today." in content(empty.get_payload()[0])
-    assert "for papers by Nobody Atall" in content(empty.get_payload()[0])
+    assert "Nothing in today's digest matches your filters.\nSee all 15 papers: https://example.org/papers/2026-08-20.html" \
+        in content(empty.get_payload()[0])
+    assert max(len(line) for line in content(empty.get_payload()[0]).splitlines()) <= 78
+    assert "for papers by Nobody Atall" in " ".join(content(empty.get_payload()[0]).split())
 
 
 def test_keyword_matching_is_word_aligned():

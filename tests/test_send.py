@@ -20,6 +20,10 @@ from digest.render.email import HTML_BUDGET, recipient_token
 from smtp_server import HOST, PASSWORD, USER, Mailbox, SmtpServer, free_port, make_certificate
 from test_email import assert_inlined
 
+# aiosmtpd warns about AUTH without STARTTLS on the implicit-TLS server (it does not count
+# implicit TLS) and on the deliberately plain one; both are what these tests want.
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+
 SAMPLE = sorted((ROOT / "digest" / "sample" / "hf-daily").glob("*.json"))
 DAY = "2026-08-20"
 SALT = "test-salt-0123456789abcdef"

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import textwrap
 from dataclasses import dataclass, field
 from email import policy as email_policy
 from email.headerregistry import Address
@@ -35,6 +36,7 @@ from digest.text import clean_text, safe_url, title_key
 # Gmail clips a message whose HTML is over about 102 KB and hides the rest (footer and
 # unsubscribe link included); stay clear of it with room to spare.
 HTML_BUDGET = 100_000
+_BLANK_LINES = re.compile(r"\n{3,}")
 # Room for the per-message values and the section titles and notes when estimating a size.
 _SLOT_ALLOWANCE = 8_000
 PLACEHOLDER_FROM = "digest@example.org"
@@ -412,8 +414,10 @@ class EmailRenderer:
         """The reader's email as a RenderedEmail: both parts and the message's bytes"""
         sel = self._fit(selection or self.select(subscriber))
         subject = self.subject(sel)
-        values_text = self._values(sel, subject)
-        values_html = {name: escape(value) for name, value in values_text.items()}
+        values = self._values(sel, subject)
+        values_html = {name: escape(value) for name, value in values.items()}
+        # Plain text lines stay short; HTML wraps by itself.
+        values_text = {**values, **{k: textwrap.fill(values[k], 72, break_on_hyphens=False) for k in ("dek", "why")}}
         while True:
             html_body, text_body = self._body(sel)
             html, html_qp = self.shell_html.assemble(values_html, html_body)
@@ -422,7 +426,9 @@ class EmailRenderer:
             # The estimate was short (very long slot values): one card fewer, measured again.
             longer = len(sel.new) >= len(sel.trending)
             sel = self._keep(sel, len(sel.new) - longer, len(sel.trending) - (not longer))
-        text, text_qp = self.shell_text.assemble(values_text, text_body)
+        # The text part is small: joined, its blank lines evened out, and encoded whole.
+        text = _BLANK_LINES.sub("\n\n", self.shell_text.fill({**values_text, "body": "".join(t for t, _ in text_body)}))
+        text_qp = quoted_printable(text)
         return RenderedEmail(sel, subject, html, text, self._mime(subscriber, subject, html_qp, text_qp))
 
     def subject(self, sel):
@@ -486,6 +492,9 @@ class EmailRenderer:
         """The sections as (text, quoted-printable) pieces, for the HTML part and the text part"""
         html, text = [], []
         filtered = sel.subscriber.filtered
+        if sel.empty:
+            nothing_html, nothing_text = self._part("nothing", filtered)
+            return [nothing_html.piece()], [nothing_text.piece()]
         for kind, frags, hidden in self._sections(sel):
             count = {"new": sel.matched_new, "trending": sel.matched_trending, "top": len(sel.top)}[kind]
             head_html, head_text = self._part("section_head", kind, SECTION_NAMES[kind])
