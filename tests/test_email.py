@@ -172,6 +172,7 @@ def test_parts_encoded_piece_by_piece_equal_the_whole_part_encoded():
         assert b"\r\n\r\n" + quoted_printable(message.html) + b"\r\n--" in message.data
         text, html = parse(message.data).get_payload()
         assert content(text) == message.text and content(html) == message.html
+        assert "\n\n\n" not in message.text  # fragments join with one blank line between them
 
 
 def test_a_huge_day_stays_under_gmails_clipping_size():

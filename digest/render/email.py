@@ -36,7 +36,6 @@ from digest.text import clean_text, safe_url, title_key
 # Gmail clips a message whose HTML is over about 102 KB and hides the rest (footer and
 # unsubscribe link included); stay clear of it with room to spare.
 HTML_BUDGET = 100_000
-_BLANK_LINES = re.compile(r"\n{3,}")
 # Room for the per-message values and the section titles and notes when estimating a size.
 _SLOT_ALLOWANCE = 8_000
 PLACEHOLDER_FROM = "digest@example.org"
@@ -261,6 +260,10 @@ class Prepared:
         return "".join(texts), b"".join(encoded)
 
 
+def _wrap(text):
+    return text if len(text) <= 72 else textwrap.fill(text, 72, break_on_hyphens=False)
+
+
 def quoted_printable(text):
     """UTF-8 text as quoted-printable with CRLF line ends (binascii: C speed)"""
     return binascii.b2a_qp(text.replace("\r", "").encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
@@ -417,7 +420,7 @@ class EmailRenderer:
         values = self._values(sel, subject)
         values_html = {name: escape(value) for name, value in values.items()}
         # Plain text lines stay short; HTML wraps by itself.
-        values_text = {**values, **{k: textwrap.fill(values[k], 72, break_on_hyphens=False) for k in ("dek", "why")}}
+        values_text = {**values, **{k: _wrap(values[k]) for k in ("dek", "why")}}
         while True:
             html_body, text_body = self._body(sel)
             html, html_qp = self.shell_html.assemble(values_html, html_body)
@@ -426,9 +429,7 @@ class EmailRenderer:
             # The estimate was short (very long slot values): one card fewer, measured again.
             longer = len(sel.new) >= len(sel.trending)
             sel = self._keep(sel, len(sel.new) - longer, len(sel.trending) - (not longer))
-        # The text part is small: joined, its blank lines evened out, and encoded whole.
-        text = _BLANK_LINES.sub("\n\n", self.shell_text.fill({**values_text, "body": "".join(t for t, _ in text_body)}))
-        text_qp = quoted_printable(text)
+        text, text_qp = self.shell_text.assemble(values_text, text_body)
         return RenderedEmail(sel, subject, html, text, self._mime(subscriber, subject, html_qp, text_qp))
 
     def subject(self, sel):
