@@ -275,11 +275,15 @@ class Ledger:
             os.close(fd)
             raise LedgerError(f"{self.folder}: another 'digest send' is running (the sent ledger is locked)") from None
         self._lock = fd
-        self.read()
-        if self.path.exists():
-            data = self.path.read_bytes()
-            if data and not data.endswith(b"\n"):
-                os.truncate(self.path, data.rfind(b"\n") + 1)
+        try:
+            self.read()
+            if self.path.exists():
+                data = self.path.read_bytes()
+                if data and not data.endswith(b"\n"):
+                    os.truncate(self.path, data.rfind(b"\n") + 1)
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def record(self, address, when):

@@ -278,6 +278,9 @@ def test_a_ledger_written_with_another_salt_is_refused(project, run, cert, monke
         result = run("send", "--date", DAY, expect=25)
         assert "written with another salt" in result.stderr
         assert len(server.mailbox.messages) == 4  # nobody got a second copy
+        # The refused run let go of the ledger's lock: the right salt works again at once.
+        monkeypatch.setenv("DIGEST_LEDGER_SALT", SALT)
+        assert "4 already sent" in run("send", "--date", DAY).stdout
 
 
 def test_a_torn_last_line_is_dropped_and_a_damaged_ledger_refused(tmp_path):
