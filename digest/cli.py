@@ -200,9 +200,9 @@ def demo(out):
               show_default=True, help="Folder to write <date>/<subscriber>.eml and .html into.")
 @pass_ctx
 def email(ctx, day, out):
-    """Render the day's email as .eml files, one per subscriber, with an .html preview beside each
+    """Render the day's email as .eml files, with an .html preview beside each
 
-    Without a subscriber list in the config, writes one unfiltered edition (all.eml). Files
+    One file per subscriber, with only that subscriber's papers. Without a subscriber list in the config, writes one unfiltered edition (all.eml). Files
     are named by the subscriber's place in the list, never by address.
 
     \b

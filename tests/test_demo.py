@@ -63,5 +63,7 @@ def test_wheel_ships_templates_and_sample(tmp_path):
     [wheel] = tmp_path.glob("digest-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "digest/templates/digest.md.j2" in names
+    assert {"digest/templates/email.html.j2", "digest/templates/email.css",
+            "digest/templates/_email_parts.html.j2"} <= set(names)
     assert "digest/sample/hf-daily/2026-08-21.json" in names
     assert any(n.endswith("entry_points.txt") for n in names)
