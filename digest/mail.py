@@ -295,12 +295,16 @@ class Ledger:
                       "version": LEDGER_VERSION}
             lines.append(json.dumps(header, sort_keys=True))
         lines.append(json.dumps({"recipient": token, "sent_at": when.strftime("%Y-%m-%dT%H:%M:%SZ")}, sort_keys=True))
-        with open(self.path, "ab") as f:
-            f.write(("\n".join(lines) + "\n").encode("ascii"))
-            f.flush()
-            os.fsync(f.fileno())
-        if len(lines) == 2:
-            _fsync_dir(self.folder)
+        try:
+            with open(self.path, "ab") as f:
+                f.write(("\n".join(lines) + "\n").encode("ascii"))
+                f.flush()
+                os.fsync(f.fileno())
+            if len(lines) == 2:
+                _fsync_dir(self.folder)
+        except OSError as e:
+            raise LedgerError(f"{self.path}: cannot record a sent message ({e.strerror}); stopped so that nothing"
+                              f" goes out unrecorded ({mask_address(address)} got it and may get it again)") from None
         self.sent.add(token)
 
     def close(self):

@@ -443,7 +443,7 @@ class EmailRenderer:
         else:
             others = sel.matched_new + sel.matched_trending - 1
             preheader = clean_text(first.entry.title) + (f" — and {plural(others, 'more paper')}" if others > 0 else "")
-        described = sub.describe()
+        described = clean_text(sub.describe()) or ""
         dek = f"{plural(self.digest.papers_seen, 'paper')} on {self.page.listings} on {long_date(self.digest.date)}."
         if sub.filtered:
             dek += f" Showing those {described}." if described else ""
