@@ -234,6 +234,63 @@ def fetch(ctx, day, listings):
         raise fail(e) from e
 
 
+# --- email (issue 5) ---------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--date", "day", type=DATE, help="Day to render (default: the latest stored day).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("digest-email"),
+              show_default=True, help="Folder to write <date>/<subscriber>.eml and .html into.")
+@pass_ctx
+def email(ctx, day, out):
+    """Render the day's email as .eml files, with an .html preview beside each
+
+    One file per subscriber, with only that subscriber's papers. Without a subscriber
+    list in the config, writes one unfiltered edition (all.eml). Files are named by the
+    subscriber's place in the list, never by address.
+
+    \b
+        digest email --date 2026-08-20 --out outbox
+    """
+    from digest.mail import write_emails
+
+    try:
+        day, written = write_emails(ctx.config, day, out)
+    except DigestError as e:
+        raise fail(e) from e
+    for w in written:
+        click.echo(f"{w.eml}  {w.subject}" if w.eml else
+                   f"skipped #{w.subscriber.position}: nothing matches the subscriber's filters")
+
+
+@cli.command()
+@click.option("--date", "day", type=DATE, help="Day to send (default: the latest stored day).")
+@click.option("--dry-run", is_flag=True, help="Print who would receive what; connect to nothing, send nothing.")
+@pass_ctx
+def send(ctx, day, dry_run):
+    """Send the day's email to every subscriber over SMTP, each exactly once
+
+    Recipients already in the day's sent ledger are skipped, so a re-run (or a run after a
+    crash) sends only the rest. Addresses are shown masked (a…@example.org).
+
+    \b
+        digest send --dry-run
+        digest send --date 2026-08-20
+    """
+    from digest.errors import DeliveryError
+    from digest.mail import send_digest
+
+    try:
+        report = send_digest(ctx.config, day, dry_run=dry_run, progress=click.echo)
+    except DigestError as e:
+        raise fail(e) from e
+    click.echo(report.summary())
+    failed = report.count("failed")
+    if failed:
+        tried = failed + report.count("sent")
+        raise fail(DeliveryError(f"{failed} of {tried} messages failed (see FAILED above); the others were sent"))
+
+
 def main():
     cli(prog_name="digest")
 

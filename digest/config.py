@@ -55,12 +55,40 @@ class FetchSettings:
     max_response_bytes: int = 20_000_000
 
 
+@dataclass(frozen=True)
+class EmailSettings:
+    """The newsletter email and its delivery (README: "Email"); secrets are named, not stored"""
+
+    from_address: str | None = None
+    from_name: str | None = None
+    base_url: str | None = None
+    day_url: str = "{base_url}/{date}.html"
+    list_id: str | None = None
+    unsubscribe_mailto: str | None = None
+    unsubscribe_url: str | None = None
+    unsubscribe_one_click: bool = False
+    max_papers: int = 30
+    send_when_empty: bool = False
+    subscribers_file: str | None = None
+    subscribers_env: str | None = None
+    salt_env: str = "DIGEST_LEDGER_SALT"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username_env: str = "DIGEST_SMTP_USERNAME"
+    smtp_password_env: str = "DIGEST_SMTP_PASSWORD"
+    smtp_ca_file: str | None = None
+    smtp_timeout: float = 30.0
+    rate_limit: float = 5.0
+
+
 # Each [table] of digest.toml and the settings class that reads it. A new section is a
 # frozen dataclass with defaults, an entry here, and a field of the same name on Config.
 SECTIONS = {
     "trending": TrendingSettings,
     "digest": DigestSettings,
     "fetch": FetchSettings,
+    "email": EmailSettings,
 }
 
 
@@ -73,6 +101,7 @@ class Config:
     trending: TrendingSettings = field(default_factory=TrendingSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
     source_path: Path | None = None
 
 

@@ -50,4 +50,24 @@ def run_demo(out):
         ("markdown", out / "markdown" / f"{latest}.md"),
         ("json", out / "json" / f"{latest}.json"),
     )
+    outputs += _demo_email(config, history, latest, out / "email")
     return DemoResult(data_dir=store.root, snapshots=len(files), outputs=outputs)
+
+
+def _demo_email(config, history, day, folder):
+    """The latest day's email for one unfiltered reader, as .eml and an .html preview"""
+    from dataclasses import replace
+
+    from digest.config import EmailSettings
+    from digest.render.email import EmailRenderer, Subscriber
+
+    config = replace(config, email=EmailSettings(
+        from_address="digest@example.org", base_url="https://example.org/digest",
+        unsubscribe_mailto="unsubscribe@example.org"))
+    # No salt: the demo's Message-ID must not depend on the environment.
+    message = EmailRenderer(digest_for(config, day, history=history), config, salt=None).render(
+        Subscriber("reader@example.org", name="Demo Reader"))
+    eml, html = folder / f"{day}.eml", folder / f"{day}.html"
+    write_atomic(eml, message.data)
+    write_atomic(html, message.html)
+    return (("email", eml), ("email html", html))

@@ -50,3 +50,42 @@ class PartialFetchError(DigestError):
     """Some listings were fetched and stored, others failed"""
 
     exit_code = 9
+
+
+# Email (exit codes 20..): setting up, connecting, delivering.
+
+
+class EmailSetupError(ConfigError):
+    """The email settings, a secret in the environment or the subscriber list is missing or wrong"""
+
+    exit_code = 20
+
+
+class SmtpConnectError(DigestError):
+    """The SMTP server cannot be reached, or the connection dropped and did not come back"""
+
+    exit_code = 21
+
+
+class SmtpTlsError(DigestError):
+    """The SMTP server offers no TLS where it is required, or its certificate is not trusted"""
+
+    exit_code = 22
+
+
+class SmtpAuthError(DigestError):
+    """The SMTP server refused the login (or the sender address)"""
+
+    exit_code = 23
+
+
+class DeliveryError(DigestError):
+    """Some recipients were refused; the others were sent"""
+
+    exit_code = 24
+
+
+class LedgerError(StoreError):
+    """The sent ledger is damaged, locked by another run, or was written with another salt"""
+
+    exit_code = 25

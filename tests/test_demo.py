@@ -33,7 +33,7 @@ def test_demo_twice_gives_byte_identical_output(tmp_path):
         assert digest("demo", "--out", name, cwd=tmp_path).returncode == 0
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*")
                    if p.is_file() and ".cache" not in p.parts)
-    assert len(files) == 7 * 3
+    assert len(files) == 7 * 3 + 2  # + the latest day's email (.eml and .html)
     for rel in files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
 
@@ -63,5 +63,7 @@ def test_wheel_ships_templates_and_sample(tmp_path):
     [wheel] = tmp_path.glob("digest-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "digest/templates/digest.md.j2" in names
+    assert {"digest/templates/email.html.j2", "digest/templates/email.css",
+            "digest/templates/_email_parts.html.j2"} <= set(names)
     assert "digest/sample/hf-daily/2026-08-21.json" in names
     assert any(n.endswith("entry_points.txt") for n in names)
