@@ -75,10 +75,10 @@ class RunReport:
             if result.error:
                 rows.append((result.listing, f"FAILED: {result.error}"))
                 continue
-            parts = []
+            groups = {}
             for s in result.stored:
-                label = "no papers published" if s.what == "no papers published" else f"{s.count} papers, {s.what}"
-                parts.append(f"{s.day} {s.listing}: {label}{'' if s.changed else ' (unchanged)'}")
+                groups.setdefault(s.what, []).append(s)
+            parts = [_stored_text(result.listing, what, group) for what, group in groups.items()]
             rows.append((result.listing, "; ".join(parts) or "nothing stored"))
         return rows
 
@@ -132,6 +132,22 @@ class RunReport:
             f"| {_cell(label)} | {_cell(text)} |\n" for label, text in self.lines())
         body = f"\n{self.markdown}" if self.markdown else ""
         return head + rows + body + "\n"
+
+
+def _stored_text(listing, what, group):
+    """One kind of stored snapshot of a listing: 'catch-up 2026-08-14…2026-08-20: 4 days, 93 papers'"""
+    first, last = group[0], group[-1]
+    other = f" {first.listing}" if first.listing != listing else ""
+    papers = sum(s.count for s in group)
+    if len(group) == 1:
+        text = f"{what} {first.day}{other}" + ("" if what == "no papers published" else f": {papers} papers")
+    else:
+        text = f"{what} {first.day}…{last.day}{other}: {len(group)} days" + (
+            "" if what == "no papers published" else f", {papers} papers")
+    unchanged = sum(1 for s in group if not s.changed)
+    if unchanged:
+        text += " (unchanged)" if unchanged == len(group) else f" ({unchanged} unchanged)"
+    return text
 
 
 def _cell(text):

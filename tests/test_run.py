@@ -80,8 +80,10 @@ def test_a_run_fetches_builds_sends_and_reports(tmp_path, servers, cert):
     assert sorted(smtp.mailbox.received()) == sorted(ADDRESSES)
     # The report names what each step did.
     assert out.startswith(f"digest run {DAY}\n")
-    assert "fetch hf-daily" in out and f"{DAY} hf-daily: 17 papers, list" in out
-    assert "catch-up" in out and "fetch arxiv:cs.CL" in out
+    assert ("fetch hf-daily     catch-up 2026-08-14…2026-08-20: 5 days, 116 papers; no papers published "
+            f"2026-08-15…2026-08-16: 2 days; list {DAY}: 17 papers; re-observation {DAY} hf-daily-recent: 115 papers"
+            in out)
+    assert "fetch arxiv:cs.CL" in out
     assert "2 sent, 0 already sent" in out and out.rstrip().endswith("result         OK")
     assert "new" in out and "pages (" in out
     # The job summary: the report as a table, then the day's digest as Markdown.
@@ -174,4 +176,4 @@ def test_a_day_without_papers_is_success(tmp_path, servers, cert):
     # Only the weekend's (empty) list: nothing new, and that is not an error.
     code, out, err, summary = digest_run(tmp_path, hf, arxiv, "--date", "2026-08-16")
     assert code == 0, (out, err)
-    assert "2026-08-16 hf-daily: no papers published" in out
+    assert "no papers published 2026-08-16" in out
