@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import site
 import subprocess
 import sys
 import venv
@@ -255,7 +256,12 @@ def python_env(tmp_path):
     offline, without build isolation, so the test never reaches a package index.
     """
     folder = tmp_path / "venv"
-    venv.create(folder, system_site_packages=True, with_pip=False)
+    venv.create(folder, with_pip=False)
+    # The packages of the Python running the tests (itself often a virtualenv, whose
+    # packages system_site_packages would not show), behind the new environment's own.
+    own = next((folder / "lib").glob("python*/site-packages"))
+    (own / "_test_parent.pth").write_text(
+        "".join(f"import site; site.addsitedir({p!r})\n" for p in site.getsitepackages()))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "GITHUB_", "PYTHON"))}
     env.update(PATH=f"{folder / 'bin'}{os.pathsep}{env.get('PATH', '')}", VIRTUAL_ENV=str(folder),
                PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="0", PIP_DISABLE_PIP_VERSION_CHECK="1",
