@@ -29,3 +29,9 @@ class NoDataError(DigestError):
     """There is nothing to work on (no snapshots, unknown day)"""
 
     exit_code = 5
+
+
+class SiteError(DigestError):
+    """The site cannot be built or served as asked (bad base URL, foreign output folder)"""
+
+    exit_code = 10

@@ -1,0 +1,629 @@
+"""The static site: every page's context computed first, then rendered and written once
+
+Two phases (Pelican's): `collect_archive` reads the history once and each snapshot file
+once and computes every day's Digest; `site_pages` turns that into page contexts; the
+writer renders them, refuses to write one path twice, and writes only files whose bytes
+changed (a manifest in the output folder remembers what the last build wrote).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import http.server
+import json
+import os
+import re
+import subprocess
+import sys
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
+
+from digest.diff import make_digest
+from digest.errors import NoDataError, SiteError
+from digest.history import load_history
+from digest.render import make_env, templates_dir
+from digest.render.markdown import LINK_LABELS
+from digest.render.text import long_date, plural, short_authors, short_summary, short_date
+from digest.store import Store
+from digest.text import safe_url
+
+MANIFEST = ".digest-build.json"
+MANIFEST_VERSION = 1
+STATIC = ("style.css", "favicon.svg")
+ROLLUP_GAINERS = 20
+TOPIC_MIN_PAPERS = 2
+TOPIC_MAX_LISTED = 200
+
+
+# ---------------------------------------------------------------------------------------
+# Phase 1: the archive, read once
+
+
+@dataclass(frozen=True)
+class Paper:
+    """A paper as its page shows it: its latest entry and every observation"""
+
+    key: str
+    slug: str
+    entry: object  # the Entry of its latest sighting
+    observations: tuple  # Observation(day, listing, rank, upvotes), sorted
+
+    @property
+    def first_seen(self):
+        return self.observations[0].day
+
+    @property
+    def last_seen(self):
+        return self.observations[-1].day
+
+    @property
+    def peak_upvotes(self):
+        ups = [o.upvotes for o in self.observations if o.upvotes is not None]
+        return max(ups) if ups else None
+
+
+@dataclass(frozen=True)
+class Archive:
+    """Everything the site shows, computed once from the store"""
+
+    days: tuple  # every day with a snapshot, sorted
+    digests: dict  # day -> Digest
+    seen: dict  # day -> tuple of paper keys seen that day, by (listing, rank)
+    papers: dict  # key -> Paper
+
+
+def collect_archive(config, store=None):
+    """Read the history once and every snapshot once; compute each day's Digest"""
+    store = store or Store(config.data_dir)
+    history = load_history(store)
+    days = history.days()
+    if not days:
+        raise NoDataError(f"no snapshots in {store.snapshots} yet: run 'digest import' or 'digest fetch' first")
+    files_by_day = defaultdict(list)
+    for _, day, path in store.files():
+        files_by_day[day].append(path)
+    previous, latest, digests, seen = {}, {}, {}, {}
+    for day in days:
+        today = {}
+        for path in files_by_day[day]:
+            snapshot = store.load_path(path)
+            today[snapshot.listing] = snapshot
+        before = {listing: previous.get(listing) for listing in today}
+        digests[day] = make_digest(day, history, today, before, config.trending, config.digest.top_items)
+        keys = []
+        for listing in sorted(today):
+            for entry in today[listing].entries:
+                key = history.key_of(entry)
+                if key not in latest or latest[key][0] < day or latest[key][1].rank > entry.rank:
+                    latest[key] = (day, entry)
+                keys.append(key)
+        seen[day] = tuple(dict.fromkeys(keys))
+        previous.update(today)
+    slugs = {}
+    papers = {}
+    for key in sorted(latest):
+        slug = paper_slug(key)
+        if slug in slugs:
+            raise SiteError(f"two papers share the page name {slug!r}: {slugs[slug]!r} and {key!r}")
+        slugs[slug] = key
+        papers[key] = Paper(key=key, slug=slug, entry=latest[key][1], observations=history.observations[key])
+    return Archive(days=tuple(days), digests=digests, seen=seen, papers=papers)
+
+
+_UNSAFE = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(text, most=60):
+    """ascii-lower-dashed text for a file name; empty when nothing is left"""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+    return _UNSAFE.sub("-", folded).strip("-")[:most].strip("-")
+
+
+def _short_hash(text):
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=4).hexdigest()
+
+
+def paper_slug(key):
+    """File name of a paper page: its arXiv id ('/' made safe), else a hash and its title"""
+    if not key.startswith("title:"):
+        return key.replace("/", "_")
+    words = slugify(key[len("title:"):])
+    return f"t-{_short_hash(key)}" + (f"-{words}" if words else "")
+
+
+def topic_slug(keyword):
+    words = slugify(keyword)
+    return words if words and words == keyword.casefold().replace(" ", "-") else \
+        f"{words or 'topic'}-{_short_hash(keyword.casefold())}"
+
+
+def iso_week(day):
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def month_of(day):
+    return f"{day.year}-{day.month:02d}"
+
+
+# ---------------------------------------------------------------------------------------
+# Phase 2: page contexts
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """What every page knows about the site: its name, base URL, feeds and subscribe link"""
+
+    title: str
+    base_url: str
+    subscribe_url: str | None
+    feeds: tuple  # (label, path, mime type)
+    search: bool
+
+
+@dataclass(frozen=True)
+class Card:
+    """A paper in a list: where its page is, the entry, and why it is listed"""
+
+    paper: Paper
+    entry: object
+    reasons: tuple = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One output file: its path, its template and the one context object the template gets"""
+
+    path: str  # relative to the site root, '/'-separated
+    template: str
+    title: str
+    description: str
+    site: SiteInfo
+    kind: str = "page"
+    data: dict = field(default_factory=dict, hash=False, compare=False)
+    sitemap: bool = True
+
+    @property
+    def root(self):
+        """Relative prefix from this page to the site root ('' or '../')"""
+        return "../" * self.path.count("/")
+
+    def url(self, target):
+        """Relative link from this page to a site path ('' is the home page)"""
+        return (self.root + target) if target else (self.root or "./")
+
+    @property
+    def canonical(self):
+        return self.site.base_url + ("" if self.path == "index.html" else self.path)
+
+    def paper_url(self, paper):
+        return self.url(f"paper/{paper.slug}.html")
+
+    def links(self, entry):
+        """External links of an entry, each checked again: only http(s) reaches a page"""
+        return [(label, url) for kind, label in LINK_LABELS if (url := safe_url(entry.links.get(kind)))]
+
+    def byline(self, entry, most=3):
+        parts = [short_authors(entry, most), entry.organization]
+        if entry.upvotes is not None:
+            parts.append(plural(entry.upvotes, "upvote"))
+        if entry.comments:
+            parts.append(plural(entry.comments, "comment"))
+        return [p for p in parts if p]
+
+    def summary(self, entry):
+        return short_summary(entry, 2)
+
+
+def _site_info(config, base_url):
+    base = base_url or config.site.base_url
+    if not base.endswith("/"):
+        base += "/"
+    feeds = (
+        ("Daily digest (RSS)", "feeds/daily.xml", "application/rss+xml"),
+        ("Daily digest (Atom)", "feeds/daily.atom", "application/atom+xml"),
+        ("Daily digest (JSON Feed)", "feeds/daily.json", "application/feed+json"),
+        ("New papers (RSS)", "feeds/papers.xml", "application/rss+xml"),
+        ("New papers (Atom)", "feeds/papers.atom", "application/atom+xml"),
+        ("New papers (JSON Feed)", "feeds/papers.json", "application/feed+json"),
+    )
+    return SiteInfo(title=config.title, base_url=base, subscribe_url=config.site.subscribe_url, feeds=feeds,
+                    search=config.site.search)
+
+
+def check_base_url(url):
+    """An absolute http(s) URL, else a SiteError"""
+    if not safe_url(url):
+        raise SiteError(f"base URL {url!r} is not an absolute http(s) URL (like https://example.org/digest/)")
+    return url
+
+
+def site_pages(archive, site):
+    """Every page of the site as (Page) contexts, in a stable order"""
+    days = archive.days
+    papers = archive.papers
+    pages = []
+
+    def cards(items):
+        return tuple(Card(papers[i.key], i.entry) for i in items)
+
+    def day_data(day):
+        d = archive.digests[day]
+        return {
+            "digest": d,
+            "new": cards(d.new),
+            "trending": tuple(Card(papers[t.item.key], t.item.entry, reasons=t.reasons) for t in d.trending),
+            "top": cards(d.top),
+            "returning": cards(d.returning),
+            "dropped": cards(d.dropped),
+            "week": iso_week(day),
+            "month": month_of(day),
+        }
+
+    latest = days[-1]
+    home = day_data(latest)
+    pages.append(Page("index.html", "site/home.html", site.title,
+                      f"{site.title}: the papers of {long_date(latest)}", site, kind="home",
+                      data={**home, "day": latest, "day_count": len(days), "paper_count": len(papers)}))
+
+    for n, day in enumerate(days):
+        d = archive.digests[day]
+        pages.append(Page(f"day/{day}.html", "site/day.html", f"{long_date(day)}",
+                          f"{len(d.new)} new and {len(d.trending)} trending papers on {long_date(day)}",
+                          site, kind="day", data={**day_data(day), "day": day,
+                                                  "prev": days[n - 1] if n else None,
+                                                  "next": days[n + 1] if n + 1 < len(days) else None}))
+
+    for kind, key_of, label in (("week", iso_week, _week_label), ("month", month_of, _month_label)):
+        periods = defaultdict(list)
+        for day in days:
+            periods[key_of(day)].append(day)
+        names = sorted(periods)
+        for n, name in enumerate(names):
+            data = _rollup(archive, periods[name])
+            pages.append(Page(f"{kind}/{name}.html", "site/rollup.html", label(name),
+                              f"The papers that gained most and the new papers of {label(name)}", site,
+                              kind=kind, data={**data, "name": name, "label": label(name),
+                                               "days": tuple(periods[name]),
+                                               "prev": (names[n - 1], label(names[n - 1])) if n else None,
+                                               "next": (names[n + 1], label(names[n + 1]))
+                                               if n + 1 < len(names) else None}))
+
+    topics = _topics(papers)
+    for paper in papers.values():
+        pages.append(Page(f"paper/{paper.slug}.html", "site/paper.html", paper.entry.title,
+                          short_summary(paper.entry, 2) or paper.entry.title, site, kind="paper",
+                          data={"paper": paper, "chart": paper_chart(paper.observations),
+                                "topics": tuple((k, topics[k.casefold()][0]) if k.casefold() in topics else (k, None)
+                                                for k in paper.entry.keywords)}))
+
+    by_year = defaultdict(list)
+    for day in reversed(days):
+        by_year[day.year].append(day)
+    weeks = sorted({iso_week(d) for d in days}, reverse=True)
+    months = sorted({month_of(d) for d in days}, reverse=True)
+    pages.append(Page("archive.html", "site/archive.html", "Archive", f"Every day of {site.title}", site,
+                      kind="archive", data={"years": tuple(by_year.items()), "digests": archive.digests,
+                                            "weeks": tuple((w, _week_label(w)) for w in weeks),
+                                            "months": tuple((m, _month_label(m)) for m in months)}))
+    topic_list = tuple(sorted(topics.values(), key=lambda t: (-len(t[2]), t[1].casefold())))
+    pages.append(Page("topics.html", "site/topics.html", "Topics", f"Topics of the papers in {site.title}",
+                      site, kind="topics", data={"topics": topic_list}))
+    for slug, name, keys in topic_list:
+        ordered = sorted((papers[k] for k in keys), key=lambda p: (p.last_seen, p.key), reverse=True)
+        pages.append(Page(f"topic/{slug}.html", "site/topic.html", f"Topic: {name}",
+                          f"{plural(len(ordered), 'paper')} about {name}", site, kind="topic",
+                          data={"name": name, "papers": tuple(ordered[:TOPIC_MAX_LISTED]), "total": len(ordered)}))
+    if site.search:
+        pages.append(Page("search.html", "site/search.html", "Search", f"Search every paper in {site.title}",
+                          site, kind="search"))
+    pages.append(Page("404.html", "site/404.html", "Page not found", "This page does not exist.", site,
+                      kind="404", sitemap=False))
+    return pages
+
+
+def _week_label(name):
+    year, week = name.split("-W")
+    monday = dt.date.fromisocalendar(int(year), int(week), 1)
+    return f"Week {int(week)} of {year} ({short_date(monday)} – {short_date(monday + dt.timedelta(days=6))})"
+
+
+def _month_label(name):
+    return f"{dt.date.fromisoformat(name + '-01'):%B %Y}"
+
+
+def _rollup(archive, days):
+    """The papers that gained most over the days, and the papers first seen in them
+
+    A paper's gain is its highest upvote count in the period minus its count at its last
+    sighting before the period (0 when it is new), so new papers count all they gathered.
+    """
+    start, end = days[0], days[-1]
+    gains = []
+    keys = dict.fromkeys(k for day in days for k in archive.seen[day])
+    new = []
+    for key in keys:
+        paper = archive.papers[key]
+        obs = paper.observations
+        inside = [o.upvotes for o in obs if start <= o.day <= end and o.upvotes is not None]
+        before = [o.upvotes for o in obs if o.day < start and o.upvotes is not None]
+        if paper.first_seen >= start:
+            new.append(paper)
+        if inside:
+            gain = max(inside) - (before[-1] if before else 0)
+            if gain > 0:
+                gains.append((gain, paper))
+    gains.sort(key=lambda g: (-g[0], g[1].key))
+    new.sort(key=lambda p: (p.first_seen, -(p.peak_upvotes or 0), p.key))
+    return {"gainers": tuple(gains[:ROLLUP_GAINERS]), "new_papers": tuple(new)}
+
+
+def _topics(papers):
+    """casefolded keyword -> (slug, shown name, paper keys), for keywords of two papers or more"""
+    found = defaultdict(list)
+    names = {}
+    for paper in papers.values():
+        for keyword in dict.fromkeys(paper.entry.keywords):
+            folded = keyword.casefold()
+            names.setdefault(folded, keyword)
+            found[folded].append(paper.key)
+    return {folded: (topic_slug(names[folded]), names[folded], tuple(keys))
+            for folded, keys in found.items() if len(keys) >= TOPIC_MIN_PAPERS}
+
+
+# ---------------------------------------------------------------------------------------
+# The inline SVG chart of a paper's upvotes and rank
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Two small line charts (upvotes, rank) as SVG coordinates, drawn without JavaScript"""
+
+    width: int
+    height: int
+    upvotes: tuple  # (x, y, label) points
+    ranks: tuple
+    upvote_path: str
+    rank_path: str
+    x_labels: tuple  # (x, text)
+    upvote_max: int
+    rank_max: int
+    description: str
+
+
+def paper_chart(observations, width=600, height=120):
+    """Points for a paper's upvote and rank history, one point per day (best rank that day)"""
+    per_day = {}
+    for o in observations:
+        ups, rank = per_day.get(o.day, (None, None))
+        if o.upvotes is not None:
+            ups = o.upvotes if ups is None else max(ups, o.upvotes)
+        rank = o.rank if rank is None else min(rank, o.rank)
+        per_day[o.day] = (ups, rank)
+    days = sorted(per_day)
+    first, last = days[0], days[-1]
+    span = max((last - first).days, 1)
+    left, right, top, bottom = 40, 16, 12, 24
+    inner_w, inner_h = width - left - right, height - top - bottom
+
+    def x(day):
+        if first == last:
+            return left + inner_w / 2
+        return left + inner_w * (day - first).days / span
+
+    up_values = [per_day[d][0] for d in days if per_day[d][0] is not None]
+    up_max = max(up_values + [1])
+    rank_max = max(per_day[d][1] for d in days)
+    ups = tuple((round(x(d), 1), round(top + inner_h * (1 - per_day[d][0] / up_max), 1),
+                 f"{short_date(d)}: {plural(per_day[d][0], 'upvote')}")
+                for d in days if per_day[d][0] is not None)
+    ranks = tuple((round(x(d), 1), round(top + inner_h * ((per_day[d][1] - 1) / max(rank_max - 1, 1)), 1),
+                   f"{short_date(d)}: rank {per_day[d][1]}") for d in days)
+
+    def path(points):
+        return " ".join(f"{'M' if n == 0 else 'L'}{px},{py}" for n, (px, py, _) in enumerate(points))
+
+    labels = [(round(x(first), 1), short_date(first))]
+    if last != first:
+        labels.append((round(x(last), 1), short_date(last)))
+    if up_values:
+        desc = (f"Upvotes from {up_values[0]} to {up_values[-1]} (peak {max(up_values)}) "
+                f"over {plural(len(days), 'day')} seen; best rank {min(per_day[d][1] for d in days)}.")
+    else:
+        desc = f"No upvote counts recorded; best rank {min(per_day[d][1] for d in days)}."
+    return Chart(width, height, ups, ranks, path(ups), path(ranks), tuple(labels), up_max, rank_max, desc)
+
+
+# ---------------------------------------------------------------------------------------
+# Rendering and writing
+
+
+class OutputSet:
+    """Files of one build, path -> bytes; refuses a path twice"""
+
+    def __init__(self):
+        self.files = {}
+
+    def add(self, path, data):
+        if path in self.files:
+            raise SiteError(f"two outputs want the same path {path!r}")
+        if not re.fullmatch(r"[A-Za-z0-9._\-]+(/[A-Za-z0-9._\-]+)*", path) or ".." in path.split("/"):
+            raise SiteError(f"refusing to write outside the site: {path!r}")
+        self.files[path] = data.encode("utf-8") if isinstance(data, str) else data
+
+
+def render_pages(pages, outputs):
+    env = make_env("html")
+    cache = {}
+    for page in pages:
+        template = cache.get(page.template) or cache.setdefault(page.template, env.get_template(page.template))
+        outputs.add(page.path, template.render(page=page))
+
+
+def day_json(digest):
+    """The day's digest as JSON: the open-data face of the site (the same shape as `diff --json`)"""
+    return json.dumps(digest.to_dict(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def sitemap_xml(pages, site, archive):
+    lastmod = {}
+    for page in pages:
+        if page.kind == "paper":
+            lastmod[page.path] = page.data["paper"].last_seen
+        elif page.kind == "day":
+            lastmod[page.path] = page.data["day"]
+    latest = archive.days[-1]
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    for page in pages:
+        if page.sitemap:
+            lines.append(f"<url><loc>{xml_escape(page.canonical)}</loc>"
+                         f"<lastmod>{lastmod.get(page.path, latest)}</lastmod></url>")
+    lines.append("</urlset>")
+    return "\n".join(lines) + "\n"
+
+
+def robots_txt(site):
+    return f"User-agent: *\nAllow: /\n\nSitemap: {site.base_url}sitemap.xml\n"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    out: Path
+    pages: int
+    files: int
+    written: int
+    removed: int
+    days: int
+    papers: int
+    search: bool
+
+
+def build_site(config, out, *, base_url=None, search=None):
+    """Build the whole site and feeds into `out`; write only what changed since the last build"""
+    from digest.render.feeds import feed_files
+
+    if base_url is not None:
+        check_base_url(base_url)
+    out = Path(out)
+    archive = collect_archive(config)
+    site = _site_info(config, base_url)
+    if search is not None:
+        site = SiteInfo(site.title, site.base_url, site.subscribe_url, site.feeds, search)
+    pages = site_pages(archive, site)
+    outputs = OutputSet()
+    render_pages(pages, outputs)
+    for day in archive.days:
+        outputs.add(f"{day}.json", day_json(archive.digests[day]))
+    for path, data in feed_files(archive, site, config.site.feed_items):
+        outputs.add(path, data)
+    outputs.add("sitemap.xml", sitemap_xml(pages, site, archive))
+    outputs.add("robots.txt", robots_txt(site))
+    static = templates_dir() / "site" / "static"
+    for name in STATIC:
+        outputs.add(name, (static / name).read_bytes())
+    written, removed = write_outputs(out, outputs.files, keep=("pagefind/",) if site.search else ())
+    if site.search and (written or not (out / "pagefind" / "pagefind.js").exists()):
+        run_pagefind(out)
+    return BuildResult(out=out, pages=len(pages), files=len(outputs.files), written=written, removed=removed,
+                       days=len(archive.days), papers=len(archive.papers), search=site.search)
+
+
+def write_outputs(out, files, keep=()):
+    """Write files whose bytes differ from the last build; remove files the last build wrote and this one did not
+
+    The manifest (path -> BLAKE2 of the bytes) makes an unchanged page cost a hash, not a
+    write; a file is checked on disk only when the manifest has no record of it.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    manifest_path = out / MANIFEST
+    old = {}
+    if manifest_path.exists():
+        try:
+            data = json.loads(manifest_path.read_text(encoding="utf-8"))
+            if data.get("version") == MANIFEST_VERSION:
+                old = data["files"]
+        except (ValueError, KeyError, TypeError):
+            old = {}
+    elif any(out.iterdir()):
+        raise SiteError(f"{out} is not empty and was not built by digest: choose an empty or new folder")
+    new, written = {}, 0
+    made = set()
+    for path, data in files.items():
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        new[path] = digest
+        target = out / path
+        if old.get(path) == digest and target.exists():
+            continue
+        parent = target.parent
+        if parent not in made:
+            parent.mkdir(parents=True, exist_ok=True)
+            made.add(parent)
+        # The site is derived and rebuilt at will: temp file + rename keeps every file
+        # whole, without an fsync per page (the manifest is written last, and fsynced).
+        tmp = parent / f".{target.name}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+        written += 1
+    removed = 0
+    for path in sorted(set(old) - set(new)):
+        if path.startswith(keep):
+            continue
+        (out / path).unlink(missing_ok=True)
+        removed += 1
+    payload = json.dumps({"version": MANIFEST_VERSION, "files": dict(sorted(new.items()))}, indent=0)
+    from digest.store import write_atomic
+
+    write_atomic(manifest_path, payload + "\n")
+    return written, removed
+
+
+def pagefind_command():
+    """The pagefind binary shipped in its PyPI wheel (run as a module: no download at run time)"""
+    for module in ("pagefind_bin_extended", "pagefind_bin"):
+        try:
+            __import__(module)
+        except ImportError:
+            continue
+        return [sys.executable, "-m", module]
+    raise SiteError("search needs pagefind: pip install 'pagefind[extended]' (or build with --no-search)")
+
+
+def run_pagefind(out):
+    """Index the built pages for the static search (pagefind writes out/pagefind/)"""
+    command = pagefind_command() + ["--site", str(out), "--output-subdir", "pagefind", "--quiet"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise SiteError(f"pagefind failed on {out}: {tail[0]}")
+
+
+def serve(folder, port=8000, bind="127.0.0.1"):
+    """Serve a built site on 127.0.0.1 until interrupted"""
+    folder = Path(folder)
+    if not (folder / "index.html").is_file():
+        raise SiteError(f"{folder} has no index.html: run 'digest build --out {folder}' first")
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    try:
+        server = http.server.ThreadingHTTPServer((bind, port), handler)
+    except OSError as e:
+        raise SiteError(f"cannot listen on {bind}:{port} ({e.strerror})") from None
+    return server
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files with the types feeds and pagefind need, without a log line per request"""
+
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".json": "application/json", ".xml": "application/xml",
+                      ".atom": "application/atom+xml", ".svg": "image/svg+xml",
+                      ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm"}
+
+    def log_message(self, format, *args):
+        pass
