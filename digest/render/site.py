@@ -15,6 +15,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import unicodedata
@@ -195,7 +196,12 @@ class Page:
         return "../" * self.path.count("/")
 
     def url(self, target):
-        """Relative link from this page to a site path ('' is the home page)"""
+        """Relative link from this page to a site path ('' is the home page)
+
+        The 404 page is served at whatever path was asked for, so its links are absolute.
+        """
+        if self.kind == "404":
+            return self.site.base_url + target
         return (self.root + target) if target else (self.root or "./")
 
     @property
@@ -498,11 +504,11 @@ class BuildResult:
     out: Path
     pages: int
     files: int
-    written: int
-    removed: int
+    written: tuple  # paths rewritten because their bytes changed
+    removed: tuple  # paths the last build wrote and this one did not
     days: int
     papers: int
-    search: bool
+    indexed: bool  # pagefind ran
 
 
 def build_site(config, out, *, base_url=None, search=None):
@@ -528,14 +534,18 @@ def build_site(config, out, *, base_url=None, search=None):
     static = templates_dir() / "site" / "static"
     for name in STATIC:
         outputs.add(name, (static / name).read_bytes())
-    written, removed = write_outputs(out, outputs.files, keep=("pagefind/",) if site.search else ())
-    if site.search and (written or not (out / "pagefind" / "pagefind.js").exists()):
+    written, removed = write_outputs(out, outputs.files)
+    indexed = False
+    if site.search and (written or removed or not (out / "pagefind" / "pagefind.js").exists()):
         run_pagefind(out)
-    return BuildResult(out=out, pages=len(pages), files=len(outputs.files), written=written, removed=removed,
-                       days=len(archive.days), papers=len(archive.papers), search=site.search)
+        indexed = True
+    elif not site.search:
+        shutil.rmtree(out / "pagefind", ignore_errors=True)
+    return BuildResult(out=out, pages=len(pages), files=len(outputs.files), written=tuple(written),
+                       removed=tuple(removed), days=len(archive.days), papers=len(archive.papers), indexed=indexed)
 
 
-def write_outputs(out, files, keep=()):
+def write_outputs(out, files):
     """Write files whose bytes differ from the last build; remove files the last build wrote and this one did not
 
     The manifest (path -> BLAKE2 of the bytes) makes an unchanged page cost a hash, not a
@@ -553,7 +563,7 @@ def write_outputs(out, files, keep=()):
             old = {}
     elif any(out.iterdir()):
         raise SiteError(f"{out} is not empty and was not built by digest: choose an empty or new folder")
-    new, written = {}, 0
+    new, written = {}, []
     made = set()
     for path, data in files.items():
         digest = hashlib.blake2b(data, digest_size=16).hexdigest()
@@ -570,13 +580,13 @@ def write_outputs(out, files, keep=()):
         tmp = parent / f".{target.name}.tmp"
         tmp.write_bytes(data)
         os.replace(tmp, target)
-        written += 1
-    removed = 0
+        written.append(path)
+    removed = []
     for path in sorted(set(old) - set(new)):
         if path.startswith(keep):
             continue
         (out / path).unlink(missing_ok=True)
-        removed += 1
+        removed.append(path)
     payload = json.dumps({"version": MANIFEST_VERSION, "files": dict(sorted(new.items()))}, indent=0)
     from digest.store import write_atomic
 
@@ -598,6 +608,8 @@ def pagefind_command():
 def run_pagefind(out):
     """Index the built pages for the static search (pagefind writes out/pagefind/)"""
     command = pagefind_command() + ["--site", str(out), "--output-subdir", "pagefind", "--quiet"]
+    # A fresh index each time: pagefind names files by content and would leave stale ones.
+    shutil.rmtree(out / "pagefind", ignore_errors=True)
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
