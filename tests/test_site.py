@@ -131,10 +131,10 @@ def test_chart_points_follow_the_history():
     chart = paper_chart(obs)
     # upvotes: the highest (30) sits at the top of the plot, 10 one third of the way up
     [(x1, y1, _), (x2, y2, _)] = chart.upvotes
-    assert y2 == 12 and x1 == 40 and x2 == pytest.approx(40 + 544 / 2)
-    assert y1 == pytest.approx(12 + 84 * (1 - 10 / 30), abs=0.1)
+    assert y2 == 26 and x1 == 40 and x2 == pytest.approx(40 + 544 / 2)
+    assert y1 == pytest.approx(26 + 80 * (1 - 10 / 30), abs=0.1)
     # rank 1 is drawn at the top, the worst rank (5) at the bottom
-    assert [p[1] for p in chart.ranks] == [96, 12, 54]
+    assert [p[1] for p in chart.ranks] == [106, 26, 66]
     assert chart.upvote_path.startswith("M40") and chart.upvote_path.count("L") == 1
 
 

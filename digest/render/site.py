@@ -403,7 +403,7 @@ class Chart:
     description: str
 
 
-def paper_chart(observations, width=600, height=120):
+def paper_chart(observations, width=600, height=130):
     """Points for a paper's upvote and rank history, one point per day (best rank that day)"""
     per_day = {}
     for o in observations:
@@ -415,7 +415,7 @@ def paper_chart(observations, width=600, height=120):
     days = sorted(per_day)
     first, last = days[0], days[-1]
     span = max((last - first).days, 1)
-    left, right, top, bottom = 40, 16, 12, 24
+    left, right, top, bottom = 40, 16, 26, 24
     inner_w, inner_h = width - left - right, height - top - bottom
 
     def x(day):
