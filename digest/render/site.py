@@ -13,6 +13,7 @@ import functools
 import hashlib
 import http.server
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -22,16 +23,26 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 from xml.sax.saxutils import escape as xml_escape
 
+import orjson
+
 from digest.diff import make_digest
-from digest.errors import NoDataError, SiteError
+from digest.errors import DigestError, NoDataError, SiteError
 from digest.history import load_history
 from digest.render import make_env, templates_dir
 from digest.render.markdown import LINK_LABELS
-from digest.render.text import long_date, plural, short_authors, short_summary, short_date
+from digest.render.text import long_date, plural, short_authors, short_summary
+from digest.render.text import short_date as _uncached_short_date
+from digest.models import SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Entry, Snapshot, Source, check_listing
 from digest.store import Store
 from digest.text import safe_url
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+# A site has a few thousand distinct days; formatting each once saves a second on a big build.
+short_date = functools.lru_cache(maxsize=None)(_uncached_short_date)
 
 MANIFEST = ".digest-build.json"
 MANIFEST_VERSION = 1
@@ -92,7 +103,7 @@ def collect_archive(config, store=None):
     for day in days:
         today = {}
         for path in files_by_day[day]:
-            snapshot = store.load_path(path)
+            snapshot = load_snapshot(store, path)
             today[snapshot.listing] = snapshot
         before = {listing: previous.get(listing) for listing in today}
         digests[day] = make_digest(day, history, today, before, config.trending, config.digest.top_items)
@@ -114,6 +125,47 @@ def collect_archive(config, store=None):
         slugs[slug] = key
         papers[key] = Paper(key=key, slug=slug, entry=latest[key][1], observations=history.observations[key])
     return Archive(days=tuple(days), digests=digests, seen=seen, papers=papers)
+
+
+_ENTRY_TEXT = ("title", "id", "abstract", "organization", "published", "ai_summary")
+
+
+def load_snapshot(store, path):
+    """A stored snapshot, read fast: files were validated and cleaned when they were stored
+
+    Rebuilding 55,000 entries through make_entry (which cleans every text field again) is
+    most of a big build's reading time. Stored files come from Store.save, so they are read
+    with orjson and checked for shape and types only; a file that does not match goes through
+    the full validation, which names what is wrong. Rendering checks links again either way.
+    """
+    try:
+        data = orjson.loads(path.read_bytes())
+        entries = tuple(_stored_entry(e) for e in data["entries"])
+        if data.get("format") != SNAPSHOT_FORMAT or data.get("version") != SNAPSHOT_VERSION:
+            raise ValueError("not a current snapshot")
+        return Snapshot(listing=check_listing(data["listing"]), date=dt.date.fromisoformat(data["date"]),
+                        entries=entries, source=Source(kind=None), fetched_at=None)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, DigestError):
+        return store.load_path(path)
+
+
+def _stored_entry(e):
+    for name in _ENTRY_TEXT:
+        value = e[name]
+        if value is not None and (type(value) is not str or _CONTROL.search(value)):
+            raise ValueError(name)
+    for name in ("rank", "upvotes", "comments", "author_count", "github_stars"):
+        if e[name] is not None and type(e[name]) is not int:
+            raise ValueError(name)
+    if not e["title"] or type(e["links"]) is not dict:
+        raise ValueError("title")
+    authors, keywords = tuple(e["authors"]), tuple(e["keywords"])
+    if not all(type(a) is str for a in authors + keywords):
+        raise ValueError("authors")
+    return Entry(rank=e["rank"], title=e["title"], id=e["id"], abstract=e["abstract"], authors=authors,
+                 author_count=e["author_count"], organization=e["organization"], published=e["published"],
+                 upvotes=e["upvotes"], comments=e["comments"], links=e["links"], keywords=keywords,
+                 ai_summary=e["ai_summary"], github_stars=e["github_stars"])
 
 
 _UNSAFE = re.compile(r"[^a-z0-9]+")
@@ -167,28 +219,31 @@ class SiteInfo:
     search: bool
 
 
-@dataclass(frozen=True)
-class Card:
-    """A paper in a list: where its page is, the entry, and why it is listed"""
+class Card(NamedTuple):
+    """A paper in a list: its page, the entry as listed that day, and why it is listed"""
 
+    # A NamedTuple: a big archive makes 120,000 of them, and tuples are cheap to build.
     paper: Paper
     entry: object
     reasons: tuple = ()
-    note: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Page:
     """One output file: its path, its template and the one context object the template gets"""
 
     path: str  # relative to the site root, '/'-separated
     template: str
     title: str
-    description: str
+    blurb: str | None  # the meta description; PaperPage derives its own
     site: SiteInfo
     kind: str = "page"
     data: dict = field(default_factory=dict, hash=False, compare=False)
     sitemap: bool = True
+
+    @property
+    def description(self):
+        return self.blurb
 
     @property
     def root(self):
@@ -225,6 +280,25 @@ class Page:
 
     def summary(self, entry):
         return short_summary(entry, 2)
+
+
+class PaperPage(Page):
+    """A paper's page: its description, chart and topic links are derived on first use"""
+
+    @functools.cached_property
+    def description(self):
+        entry = self.data["paper"].entry
+        return short_summary(entry, 2) or entry.title
+
+    @functools.cached_property
+    def chart(self):
+        return paper_chart(self.data["paper"].observations)
+
+    @functools.cached_property
+    def topics(self):
+        index = self.data["topic_index"]
+        return tuple((k, index[k.casefold()][0] if k.casefold() in index else None)
+                     for k in self.data["paper"].entry.keywords)
 
 
 def _site_info(config, base_url):
@@ -303,11 +377,10 @@ def site_pages(archive, site):
 
     topics = _topics(papers)
     for paper in papers.values():
-        pages.append(Page(f"paper/{paper.slug}.html", "site/paper.html", paper.entry.title,
-                          short_summary(paper.entry, 2) or paper.entry.title, site, kind="paper",
-                          data={"paper": paper, "chart": paper_chart(paper.observations),
-                                "topics": tuple((k, topics[k.casefold()][0]) if k.casefold() in topics else (k, None)
-                                                for k in paper.entry.keywords)}))
+        # The chart, description and topic links are computed when the page renders (in a
+        # worker process), so 30,000 paper contexts stay small.
+        pages.append(PaperPage(f"paper/{paper.slug}.html", "site/paper.html", paper.entry.title, None, site,
+                               kind="paper", data={"paper": paper, "topic_index": topics}))
 
     by_year = defaultdict(list)
     for day in reversed(days):
@@ -450,26 +523,121 @@ def paper_chart(observations, width=600, height=130):
 # Rendering and writing
 
 
-class OutputSet:
-    """Files of one build, path -> bytes; refuses a path twice"""
+_SAFE_PATH = re.compile(r"[A-Za-z0-9._\-]+(/[A-Za-z0-9._\-]+)*")
+PARALLEL_FROM = 2000  # pages; below this, forking workers costs more than it saves
 
-    def __init__(self):
-        self.files = {}
 
-    def add(self, path, data):
-        if path in self.files:
+class SiteWriter:
+    """Writes one build into `out`: each path once, and only when its bytes changed
+
+    The manifest of the last build (path -> BLAKE2 of the bytes) makes an unchanged file
+    cost a hash, not a write. The site is derived and rebuilt at will, so files are written
+    whole (temp file + rename) without an fsync each; the manifest is written last, fsynced.
+    """
+
+    def __init__(self, out):
+        self.out = Path(out)
+        self.old = self._read_manifest()
+        self.hashes = {}
+        self.written = []
+        self._made = set()
+
+    def _read_manifest(self):
+        path = self.out / MANIFEST
+        if path.exists():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if data.get("version") == MANIFEST_VERSION and isinstance(data.get("files"), dict):
+                    return data["files"]
+            except (OSError, ValueError):
+                pass
+            return {}
+        if self.out.exists() and any(self.out.iterdir()):
+            raise SiteError(f"{self.out} is not empty and was not built by digest: choose an empty or new folder")
+        return {}
+
+    def write(self, path, data):
+        payload = data.encode("utf-8") if isinstance(data, str) else data
+        digest = hashlib.blake2b(payload, digest_size=16).hexdigest()
+        self.hashes[path] = digest
+        target = self.out / path
+        if self.old.get(path) == digest and target.exists():
+            return
+        parent = target.parent
+        if parent not in self._made:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(parent)
+        tmp = parent / f".{target.name}.tmp"
+        tmp.write_bytes(payload)
+        os.replace(tmp, target)
+        self.written.append(path)
+
+    def finish(self):
+        """Remove what the last build wrote and this one did not; record this build"""
+        from digest.store import write_atomic
+
+        removed = sorted(set(self.old) - set(self.hashes))
+        for path in removed:
+            if _SAFE_PATH.fullmatch(path):
+                (self.out / path).unlink(missing_ok=True)
+        payload = json.dumps({"version": MANIFEST_VERSION, "files": dict(sorted(self.hashes.items()))}, indent=0)
+        write_atomic(self.out / MANIFEST, payload + "\n")
+        return removed
+
+
+def plan_paths(paths):
+    """Check every output path before anything is written: inside the site, and each only once"""
+    seen = set()
+    for path in paths:
+        if path in seen:
             raise SiteError(f"two outputs want the same path {path!r}")
-        if not re.fullmatch(r"[A-Za-z0-9._\-]+(/[A-Za-z0-9._\-]+)*", path) or ".." in path.split("/"):
+        if not _SAFE_PATH.fullmatch(path) or ".." in path.split("/"):
             raise SiteError(f"refusing to write outside the site: {path!r}")
-        self.files[path] = data.encode("utf-8") if isinstance(data, str) else data
+        seen.add(path)
 
 
-def render_pages(pages, outputs):
+def _render_into(writer, pages):
     env = make_env("html")
-    cache = {}
+    templates = {}
     for page in pages:
-        template = cache.get(page.template) or cache.setdefault(page.template, env.get_template(page.template))
-        outputs.add(page.path, template.render(page=page))
+        template = templates.get(page.template) or templates.setdefault(page.template,
+                                                                        env.get_template(page.template))
+        writer.write(page.path, template.render(page=page))
+
+
+_JOB = None  # (pages, writer) for forked workers: inherited, never pickled
+
+
+def _render_share(index, workers):
+    pages, parent = _JOB
+    writer = SiteWriter.__new__(SiteWriter)
+    writer.out, writer.old, writer.hashes, writer.written, writer._made = parent.out, parent.old, {}, [], set()
+    _render_into(writer, pages[index::workers])
+    return writer.hashes, writer.written
+
+
+def render_pages(pages, writer):
+    """Render and write every page; on a big site, in one forked worker per core
+
+    Workers inherit the page contexts through fork (nothing is pickled but the hashes they
+    send back), render every n-th page and write it themselves.
+    """
+    global _JOB
+    workers = min(os.cpu_count() or 1, 4)
+    if len(pages) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        _render_into(writer, pages)
+        return
+    env = make_env("html")
+    for name in {p.template for p in pages}:
+        env.get_template(name)  # compiled once, before the fork
+    _JOB = (pages, writer)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for hashes, written in pool.starmap(_render_share, [(i, workers) for i in range(workers)]):
+                writer.hashes.update(hashes)
+                writer.written.extend(written)
+    finally:
+        _JOB = None
 
 
 def day_json(digest):
@@ -518,80 +686,33 @@ def build_site(config, out, *, base_url=None, search=None):
     if base_url is not None:
         check_base_url(base_url)
     out = Path(out)
+    writer = SiteWriter(out)  # refuses a foreign folder before any work
     archive = collect_archive(config)
     site = _site_info(config, base_url)
     if search is not None:
         site = SiteInfo(site.title, site.base_url, site.subscribe_url, site.feeds, search)
     pages = site_pages(archive, site)
-    outputs = OutputSet()
-    render_pages(pages, outputs)
-    for day in archive.days:
-        outputs.add(f"{day}.json", day_json(archive.digests[day]))
-    for path, data in feed_files(archive, site, config.site.feed_items):
-        outputs.add(path, data)
-    outputs.add("sitemap.xml", sitemap_xml(pages, site, archive))
-    outputs.add("robots.txt", robots_txt(site))
+    others = [(f"{day}.json", functools.partial(day_json, archive.digests[day])) for day in archive.days]
+    others += [(path, functools.partial(lambda d: d, data))
+               for path, data in feed_files(archive, site, config.site.feed_items)]
+    others += [("sitemap.xml", functools.partial(sitemap_xml, pages, site, archive)),
+               ("robots.txt", functools.partial(robots_txt, site))]
     static = templates_dir() / "site" / "static"
-    for name in STATIC:
-        outputs.add(name, (static / name).read_bytes())
-    written, removed = write_outputs(out, outputs.files)
+    others += [(name, (static / name).read_bytes) for name in STATIC]
+    plan_paths([p.path for p in pages] + [path for path, _ in others])
+    render_pages(pages, writer)
+    for path, make in others:
+        writer.write(path, make())
+    removed = writer.finish()
+    written = writer.written
     indexed = False
     if site.search and (written or removed or not (out / "pagefind" / "pagefind.js").exists()):
         run_pagefind(out)
         indexed = True
     elif not site.search:
         shutil.rmtree(out / "pagefind", ignore_errors=True)
-    return BuildResult(out=out, pages=len(pages), files=len(outputs.files), written=tuple(written),
+    return BuildResult(out=out, pages=len(pages), files=len(writer.hashes), written=tuple(sorted(written)),
                        removed=tuple(removed), days=len(archive.days), papers=len(archive.papers), indexed=indexed)
-
-
-def write_outputs(out, files):
-    """Write files whose bytes differ from the last build; remove files the last build wrote and this one did not
-
-    The manifest (path -> BLAKE2 of the bytes) makes an unchanged page cost a hash, not a
-    write; a file is checked on disk only when the manifest has no record of it.
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    manifest_path = out / MANIFEST
-    old = {}
-    if manifest_path.exists():
-        try:
-            data = json.loads(manifest_path.read_text(encoding="utf-8"))
-            if data.get("version") == MANIFEST_VERSION:
-                old = data["files"]
-        except (ValueError, KeyError, TypeError):
-            old = {}
-    elif any(out.iterdir()):
-        raise SiteError(f"{out} is not empty and was not built by digest: choose an empty or new folder")
-    new, written = {}, []
-    made = set()
-    for path, data in files.items():
-        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-        new[path] = digest
-        target = out / path
-        if old.get(path) == digest and target.exists():
-            continue
-        parent = target.parent
-        if parent not in made:
-            parent.mkdir(parents=True, exist_ok=True)
-            made.add(parent)
-        # The site is derived and rebuilt at will: temp file + rename keeps every file
-        # whole, without an fsync per page (the manifest is written last, and fsynced).
-        tmp = parent / f".{target.name}.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-        written.append(path)
-    removed = []
-    for path in sorted(set(old) - set(new)):
-        if path.startswith(keep):
-            continue
-        (out / path).unlink(missing_ok=True)
-        removed.append(path)
-    payload = json.dumps({"version": MANIFEST_VERSION, "files": dict(sorted(new.items()))}, indent=0)
-    from digest.store import write_atomic
-
-    write_atomic(manifest_path, payload + "\n")
-    return written, removed
 
 
 def pagefind_command():
