@@ -313,3 +313,29 @@ def test_build_and_serve_commands(real_store, tmp_path):
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode == 10 and "run 'digest build" in missing.stderr
     shutil.rmtree(out)
+
+
+@pytest.mark.parametrize("table,message", [
+    ('base_url = "ftp://example.org/"', "base_url 'ftp://example.org/' is not an absolute http(s) URL"),
+    ('subscribe_url = "javascript:alert(1)"', "should be an http(s) link or a mailto: address"),
+    ("feed_items = 0", "feed_items must be at least 1"),
+])
+def test_site_settings_are_checked(tmp_path, table, message):
+    from digest.config import load_config
+    from digest.errors import ConfigError
+
+    path = tmp_path / "digest.toml"
+    path.write_text(f"[site]\n{table}\n")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(path)
+
+
+def test_subscribe_link_is_on_every_page(real_store, tmp_path):
+    from digest.config import SiteSettings
+
+    config = Config(data_dir=real_store.root, site=SiteSettings(subscribe_url="mailto:digest@example.org"))
+    build_site(config, tmp_path / "s", base_url=BASE_URL, search=False)
+    pages = html_files(tmp_path / "s")
+    assert all('href="mailto:digest@example.org"' in p.read_text() for p in pages)
+    assert not (tmp_path / "s" / "search.html").exists()
+    assert "search.html" not in (tmp_path / "s" / "index.html").read_text()
