@@ -177,3 +177,12 @@ def test_screenshots_and_no_sideways_scrolling(browser, site_url, width, scheme)
         assert (background == "rgb(20, 22, 26)") == (scheme == "dark")
         assert watched.problems == []
         watched.page.close()
+
+
+def test_narrowest_phone_has_no_sideways_scrolling(browser, site_url):
+    for path in ("", "day/2026-08-20.html", "paper/2608.13558.html", "archive.html", "search.html"):
+        watched = Watched(browser, site_url, width=360)
+        page = watched.goto(site_url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+        assert watched.problems == []
+        watched.page.close()
