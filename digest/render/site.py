@@ -45,7 +45,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 short_date = functools.lru_cache(maxsize=None)(_uncached_short_date)
 
 MANIFEST = ".digest-build.json"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 STATIC = ("style.css", "favicon.svg")
 ROLLUP_GAINERS = 20
 TOPIC_MIN_PAPERS = 2
@@ -87,6 +87,7 @@ class Archive:
     digests: dict  # day -> Digest
     seen: dict  # day -> tuple of paper keys seen that day, by (listing, rank)
     papers: dict  # key -> Paper
+    day_keys: dict = field(default_factory=dict)  # day -> fingerprint of every input its digest depends on
 
 
 def collect_archive(config, store=None):
@@ -99,10 +100,16 @@ def collect_archive(config, store=None):
     files_by_day = defaultdict(list)
     for _, day, path in store.files():
         files_by_day[day].append(path)
-    previous, latest, digests, seen = {}, {}, {}, {}
+    previous, latest, digests, seen, day_keys = {}, {}, {}, {}, {}
+    # A day's digest depends on the snapshots up to that day, the title aliases and the
+    # settings, nothing later: a chained hash of those lets a rebuild skip unchanged days.
+    chain = hashlib.blake2b(repr((sorted(history.aliases.items()), config.trending,
+                                  config.digest)).encode(), digest_size=16)
     for day in days:
         today = {}
         for path in files_by_day[day]:
+            stat = path.stat()
+            chain.update(f"{path.name}:{path.parent.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
             snapshot = load_snapshot(store, path)
             today[snapshot.listing] = snapshot
         before = {listing: previous.get(listing) for listing in today}
@@ -115,6 +122,7 @@ def collect_archive(config, store=None):
                     latest[key] = (day, entry)
                 keys.append(key)
         seen[day] = tuple(dict.fromkeys(keys))
+        day_keys[day] = chain.hexdigest()
         previous.update(today)
     slugs = {}
     papers = {}
@@ -124,7 +132,7 @@ def collect_archive(config, store=None):
             raise SiteError(f"two papers share the page name {slug!r}: {slugs[slug]!r} and {key!r}")
         slugs[slug] = key
         papers[key] = Paper(key=key, slug=slug, entry=latest[key][1], observations=history.observations[key])
-    return Archive(days=tuple(days), digests=digests, seen=seen, papers=papers)
+    return Archive(days=tuple(days), digests=digests, seen=seen, papers=papers, day_keys=day_keys)
 
 
 _ENTRY_TEXT = ("title", "id", "abstract", "organization", "published", "ai_summary")
@@ -245,6 +253,14 @@ class Page:
     def description(self):
         return self.blurb
 
+    def fingerprint(self):
+        """A string that changes whenever this page's output may change, or None (always render)
+
+        Pages whose inputs are cheap to name get one; the writer skips rendering a page whose
+        fingerprint (with the build's code, templates and settings) matches the last build's.
+        """
+        return self.data.get("fingerprint")
+
     @property
     def root(self):
         """Relative prefix from this page to the site root ('' or '../')"""
@@ -293,6 +309,10 @@ class PaperPage(Page):
     @functools.cached_property
     def chart(self):
         return paper_chart(self.data["paper"].observations)
+
+    def fingerprint(self):
+        paper = self.data["paper"]
+        return repr((paper.key, paper.slug, paper.entry, paper.observations, self.topics))
 
     @functools.cached_property
     def topics(self):
@@ -358,7 +378,11 @@ def site_pages(archive, site):
                           f"{len(d.new)} new and {len(d.trending)} trending papers on {long_date(day)}",
                           site, kind="day", data={**day_data(day), "day": day,
                                                   "prev": days[n - 1] if n else None,
-                                                  "next": days[n + 1] if n + 1 < len(days) else None}))
+                                                  "next": days[n + 1] if n + 1 < len(days) else None,
+                                                  "fingerprint": repr((archive.day_keys.get(day),
+                                                                       days[n - 1] if n else None,
+                                                                       days[n + 1] if n + 1 < len(days)
+                                                                       else None))}))
 
     for kind, key_of, label in (("week", iso_week, _week_label), ("month", month_of, _month_label)):
         periods = defaultdict(list)
@@ -367,6 +391,11 @@ def site_pages(archive, site):
         names = sorted(periods)
         for n, name in enumerate(names):
             data = _rollup(archive, periods[name])
+            # A rollup shows each paper's title, observations (peak upvotes may come later) and slug.
+            data["fingerprint"] = repr((tuple(periods[name]), names[n - 1] if n else None,
+                                        names[n + 1] if n + 1 < len(names) else None,
+                                        [(k, archive.papers[k].entry.title, archive.papers[k].observations)
+                                         for day in periods[name] for k in archive.seen[day]]))
             pages.append(Page(f"{kind}/{name}.html", "site/rollup.html", label(name),
                               f"The papers that gained most and the new papers of {label(name)}", site,
                               kind=kind, data={**data, "name": name, "label": label(name),
@@ -535,10 +564,12 @@ class SiteWriter:
     whole (temp file + rename) without an fsync each; the manifest is written last, fsynced.
     """
 
-    def __init__(self, out):
+    def __init__(self, out, build_key=""):
         self.out = Path(out)
-        self.old = self._read_manifest()
+        self.build_key = build_key
+        self.old, self.old_inputs = self._read_manifest()
         self.hashes = {}
+        self.inputs = {}
         self.written = []
         self._made = set()
 
@@ -548,13 +579,23 @@ class SiteWriter:
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 if data.get("version") == MANIFEST_VERSION and isinstance(data.get("files"), dict):
-                    return data["files"]
+                    same_code = data.get("build") == self.build_key and isinstance(data.get("inputs"), dict)
+                    return data["files"], (data["inputs"] if same_code else {})
             except (OSError, ValueError):
                 pass
-            return {}
+            return {}, {}
         if self.out.exists() and any(self.out.iterdir()):
             raise SiteError(f"{self.out} is not empty and was not built by digest: choose an empty or new folder")
-        return {}
+        return {}, {}
+
+    def unchanged(self, path, fingerprint):
+        """True when the last build wrote `path` from the same inputs (so it need not be rendered)"""
+        key = hashlib.blake2b(fingerprint.encode("utf-8"), digest_size=16).hexdigest()
+        self.inputs[path] = key
+        if self.old_inputs.get(path) == key and path in self.old and (self.out / path).exists():
+            self.hashes[path] = self.old[path]
+            return True
+        return False
 
     def write(self, path, data):
         payload = data.encode("utf-8") if isinstance(data, str) else data
@@ -587,9 +628,24 @@ class SiteWriter:
         for path in removed:
             if _SAFE_PATH.fullmatch(path):
                 (self.out / path).unlink(missing_ok=True)
-        payload = json.dumps({"version": MANIFEST_VERSION, "files": dict(sorted(self.hashes.items()))}, indent=0)
+        payload = json.dumps({"version": MANIFEST_VERSION, "build": self.build_key,
+                              "files": dict(sorted(self.hashes.items())),
+                              "inputs": dict(sorted(self.inputs.items()))}, indent=0)
         write_atomic(self.out / MANIFEST, payload + "\n")
         return removed
+
+
+def build_key(config, site):
+    """What every page depends on besides its own data: the code, the templates and the settings"""
+    import digest
+
+    h = hashlib.blake2b(repr((digest.__version__, config.title, config.trending, config.digest, config.site,
+                              site)).encode(), digest_size=16)
+    package = Path(digest.__file__).resolve().parent
+    sources = sorted(package.rglob("*.py")) + sorted(p for p in templates_dir().rglob("*") if p.is_file())
+    for path in sources:
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def plan_paths(paths):
@@ -607,6 +663,9 @@ def _render_into(writer, pages):
     env = make_env("html")
     templates = {}
     for page in pages:
+        fingerprint = page.fingerprint()
+        if fingerprint is not None and writer.unchanged(page.path, fingerprint):
+            continue
         template = templates.get(page.template) or templates.setdefault(page.template,
                                                                         env.get_template(page.template))
         writer.write(page.path, template.render(page=page))
@@ -618,9 +677,11 @@ _JOB = None  # (pages, writer) for forked workers: inherited, never pickled
 def _render_share(index, workers):
     pages, parent = _JOB
     writer = SiteWriter.__new__(SiteWriter)
-    writer.out, writer.old, writer.hashes, writer.written, writer._made = parent.out, parent.old, {}, [], set()
+    writer.out, writer.build_key, writer.old, writer.old_inputs = parent.out, parent.build_key, parent.old, \
+        parent.old_inputs
+    writer.hashes, writer.inputs, writer.written, writer._made = {}, {}, [], set()
     _render_into(writer, pages[index::workers])
-    return writer.hashes, writer.written
+    return writer.hashes, writer.inputs, writer.written
 
 
 def render_pages(pages, writer):
@@ -640,8 +701,9 @@ def render_pages(pages, writer):
     _JOB = (pages, writer)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for hashes, written in pool.starmap(_render_share, [(i, workers) for i in range(workers)]):
+            for hashes, inputs, written in pool.starmap(_render_share, [(i, workers) for i in range(workers)]):
                 writer.hashes.update(hashes)
+                writer.inputs.update(inputs)
                 writer.written.extend(written)
     finally:
         _JOB = None
@@ -694,11 +756,11 @@ def build_site(config, out, *, base_url=None, search=None):
     if base_url is not None:
         check_base_url(base_url)
     out = Path(out)
-    writer = SiteWriter(out)  # refuses a foreign folder before any work
-    archive = collect_archive(config)
     site = _site_info(config, base_url)
     if search is not None:
         site = SiteInfo(site.title, site.base_url, site.subscribe_url, site.feeds, search)
+    writer = SiteWriter(out, build_key(config, site))  # refuses a foreign folder before any work
+    archive = collect_archive(config)
     pages = site_pages(archive, site)
     others = [(f"{day}.json", functools.partial(day_json, archive.digests[day])) for day in archive.days]
     others += [(path, functools.partial(lambda d: d, data))
@@ -710,6 +772,9 @@ def build_site(config, out, *, base_url=None, search=None):
     plan_paths([p.path for p in pages] + [path for path, _ in others])
     render_pages(pages, writer)
     for path, make in others:
+        day = path[:-len(".json")] if re.fullmatch(r"\d{4}-\d\d-\d\d\.json", path) else None
+        if day and writer.unchanged(path, repr(archive.day_keys[dt.date.fromisoformat(day)])):
+            continue
         writer.write(path, make())
     removed = writer.finish()
     written = writer.written
