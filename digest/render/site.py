@@ -29,7 +29,7 @@ from xml.sax.saxutils import escape as xml_escape
 import orjson
 
 from digest.diff import make_digest
-from digest.errors import DigestError, NoDataError, SiteError
+from digest.errors import DigestError, NoDataError, SiteError, StoreError
 from digest.history import load_history
 from digest.render import make_env, templates_dir
 from digest.render.markdown import LINK_LABELS
@@ -108,9 +108,13 @@ def collect_archive(config, store=None):
     for day in days:
         today = {}
         for path in files_by_day[day]:
-            stat = path.stat()
-            chain.update(f"{path.name}:{path.parent.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-            snapshot = load_snapshot(store, path)
+            try:
+                raw = path.read_bytes()
+            except OSError as e:
+                raise StoreError(f"{path}: cannot read ({e.strerror})") from None
+            # Content, not mtimes: two builds of the same data write the same manifest too.
+            chain.update(f"{path.parent.name}/{path.name}:".encode() + hashlib.blake2b(raw).digest())
+            snapshot = load_snapshot(store, path, raw)
             today[snapshot.listing] = snapshot
         before = {listing: previous.get(listing) for listing in today}
         digests[day] = make_digest(day, history, today, before, config.trending, config.digest.top_items)
@@ -138,7 +142,7 @@ def collect_archive(config, store=None):
 _ENTRY_TEXT = ("title", "id", "abstract", "organization", "published", "ai_summary")
 
 
-def load_snapshot(store, path):
+def load_snapshot(store, path, raw=None):
     """A stored snapshot, read fast: files were validated and cleaned when they were stored
 
     Rebuilding 55,000 entries through make_entry (which cleans every text field again) is
@@ -147,7 +151,7 @@ def load_snapshot(store, path):
     the full validation, which names what is wrong. Rendering checks links again either way.
     """
     try:
-        data = orjson.loads(path.read_bytes())
+        data = orjson.loads(path.read_bytes() if raw is None else raw)
         entries = tuple(_stored_entry(e) for e in data["entries"])
         if data.get("format") != SNAPSHOT_FORMAT or data.get("version") != SNAPSHOT_VERSION:
             raise ValueError("not a current snapshot")
