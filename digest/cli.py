@@ -289,6 +289,59 @@ def send(ctx, day, dry_run):
     if failed:
         tried = failed + report.count("sent")
         raise fail(DeliveryError(f"{failed} of {tried} messages failed (see FAILED above); the others were sent"))
+# --- site and feeds -------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("site"), show_default=True,
+              help="Folder to build the site into (created; only files that changed are rewritten).")
+@click.option("--base-url", help="Absolute URL the site is published at, for canonical links, feeds and the "
+              "sitemap (default: [site] base_url in the config).")
+@click.option("--search/--no-search", default=None,
+              help="Build the static search index with pagefind (default: [site] search, on).")
+@pass_ctx
+def build(ctx, out, base_url, search):
+    """Build the static site and its feeds from every stored day
+
+    \b
+        digest build --out site --base-url https://example.org/digest/
+    """
+    from digest.render.site import build_site
+
+    try:
+        result = build_site(ctx.config, out, base_url=base_url, search=search)
+    except DigestError as e:
+        raise fail(e) from e
+    click.echo(f"Built {result.pages} pages ({result.days} days, {result.papers} papers) in {result.out}: "
+               f"{len(result.written)} files written, {result.files - len(result.written)} unchanged, "
+               f"{len(result.removed)} removed{', search indexed' if result.indexed else ''}")
+
+
+@cli.command()
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("site"),
+              show_default=True, help="The built site to serve.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port on 127.0.0.1 (0 picks a free one).")
+def serve(folder, port):
+    """Preview the built site on 127.0.0.1 (Ctrl-C stops)
+
+    \b
+        digest serve --dir site --port 8000
+    """
+    from digest.render.site import serve as make_server
+
+    try:
+        server = make_server(folder, port)
+    except DigestError as e:
+        raise fail(e) from e
+    host, bound = server.server_address[:2]
+    click.echo(f"Serving {folder} at http://{host}:{bound}/ (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+    finally:
+        server.server_close()
 
 
 # --- run (issue 6) -------------------------------------------------------------------

@@ -62,7 +62,7 @@ class EmailSettings:
     from_address: str | None = None
     from_name: str | None = None
     base_url: str | None = None
-    day_url: str = "{base_url}/{date}.html"
+    day_url: str = "{base_url}/day/{date}.html"  # the site's page of a day (digest/render/site.py)
     list_id: str | None = None
     unsubscribe_mailto: str | None = None
     unsubscribe_url: str | None = None
@@ -82,6 +82,28 @@ class EmailSettings:
     rate_limit: float = 5.0
 
 
+@dataclass(frozen=True)
+class SiteSettings:
+    """The static site and its feeds (README: "The site and feeds")"""
+
+    base_url: str = "http://127.0.0.1:8000/"
+    subscribe_url: str | None = None
+    feed_items: int = 30
+    search: bool = True
+
+    def __post_init__(self):
+        from digest.text import safe_url
+
+        if not safe_url(self.base_url):
+            raise ConfigError(f"[site] base_url {self.base_url!r} is not an absolute http(s) URL")
+        url = self.subscribe_url
+        if url is not None and not (safe_url(url) or (url.startswith("mailto:") and "@" in url
+                                                      and not any(c in url for c in " <>\"\n"))):
+            raise ConfigError(f"[site] subscribe_url {url!r} should be an http(s) link or a mailto: address")
+        if self.feed_items < 1:
+            raise ConfigError("[site] feed_items must be at least 1")
+
+
 # Each [table] of digest.toml and the settings class that reads it. A new section is a
 # frozen dataclass with defaults, an entry here, and a field of the same name on Config.
 SECTIONS = {
@@ -89,6 +111,7 @@ SECTIONS = {
     "digest": DigestSettings,
     "fetch": FetchSettings,
     "email": EmailSettings,
+    "site": SiteSettings,
 }
 
 
@@ -102,6 +125,7 @@ class Config:
     digest: DigestSettings = field(default_factory=DigestSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
+    site: SiteSettings = field(default_factory=SiteSettings)
     source_path: Path | None = None
 
 
@@ -146,7 +170,11 @@ def _section(raw, name, cls, where):
     for f in fields(cls):
         if f.name in table:
             values[f.name] = _setting(table, f, f"{where} [{name}]")
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ConfigError as e:
+        # A section may check its values together (__post_init__); say which file.
+        raise ConfigError(f"{where}: {e}") from None
 
 
 def _setting(table, f, where):

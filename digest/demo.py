@@ -45,10 +45,15 @@ def run_demo(out):
         write_atomic(out / "markdown" / f"{day}.md", render_markdown(digest, config))
         write_atomic(out / "json" / f"{day}.json", dump_json(digest.to_dict()))
     latest = days[-1]
+    from digest.render.site import build_site
+
+    build_site(config, out / "site")
     outputs = (
         ("snapshots", store.snapshots),
         ("markdown", out / "markdown" / f"{latest}.md"),
         ("json", out / "json" / f"{latest}.json"),
+        ("site", out / "site" / "index.html"),
+        ("feeds", out / "site" / "feeds"),
     )
     outputs += _demo_email(config, history, latest, out / "email")
     return DemoResult(data_dir=store.root, snapshots=len(files), outputs=outputs)

@@ -38,6 +38,7 @@ def make_digest(day, history, today, previous, trending, top_items):
         dropped=dropped,
         top=tuple(top[:top_items]),
         papers_seen=len(best),
+        quiet=tuple(name for name in sorted(today) if not today[name].entries and not today[name].window),
     )
 
 

@@ -89,3 +89,12 @@ class LedgerError(StoreError):
     """The sent ledger is damaged, locked by another run, or was written with another salt"""
 
     exit_code = 25
+
+
+# Site (exit codes 10..).
+
+
+class SiteError(DigestError):
+    """The site cannot be built or served as asked (bad base URL, foreign output folder)"""
+
+    exit_code = 10

@@ -274,12 +274,16 @@ class Digest:
     dropped: tuple[Item, ...]
     top: tuple[Item, ...]
     papers_seen: int
+    # Listings whose own list for the day was empty: the source published nothing (a
+    # weekend, a holiday), while re-observations of earlier days may still show papers.
+    quiet: tuple[str, ...] = ()
 
     def to_dict(self):
         return {
             "date": self.date.isoformat(),
             "listings": list(self.listings),
             "papers_seen": self.papers_seen,
+            "quiet": list(self.quiet),
             "new": [i.to_dict() for i in self.new],
             "trending": [t.to_dict() for t in self.trending],
             "returning": [i.to_dict() for i in self.returning],

@@ -97,6 +97,11 @@ def with_details(store, snapshot):
         listed = store.load(base, last - dt.timedelta(days=n))
         for entry in listed.entries if listed else ():
             details.setdefault(entry.key, entry)
+    return fill_details(snapshot, details)
+
+
+def fill_details(snapshot, details):
+    """The snapshot with each slim entry completed from `details` (entry key -> full Entry)"""
     entries = tuple(
         dataclasses.replace(details[e.key], rank=e.rank, upvotes=e.upvotes, comments=e.comments,
                             github_stars=e.github_stars) if e.key in details else e

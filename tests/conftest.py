@@ -92,3 +92,70 @@ def _network_guard(event, args):
 
 
 _sys.addaudithook(_network_guard)
+# --- site and feeds ---------------------------------------------------------------------
+
+BASE_URL = "https://example.org/digest/"
+HOSTILE_TITLE = '<script>alert(1)</script> & "quotes"'
+
+
+def hostile_snapshots():
+    """Snapshots in our own format with hostile text and links, and an empty last day"""
+    papers = [
+        {"rank": 1, "id": "2608.99001", "title": HOSTILE_TITLE,
+         "abstract": "Abstract with <img src=x onerror=alert(2)> and $\\mathcal{O}(n^2)$ & \\textbf{bold}.",
+         "authors": ["<b>Mallory</b>", "Eve \"the\" Hacker"], "organization": "\"><svg onload=alert(3)>",
+         "upvotes": 7, "links": {"code": "javascript:alert(1)", "project": "JAVASCRIPT:alert(4)"},
+         "keywords": ["<script>", "xss"], "ai_summary": "Summary </p><script>alert(5)</script>"},
+        {"rank": 2, "id": "2608.99002", "title": "Bell\x07 form\x0cfeed \x1b[31mescape\x00 and \u2028separator",
+         "abstract": "Control\x0b characters\x1f everywhere", "authors": ["Ctrl\x01 Person"], "upvotes": 3,
+         "links": {}, "keywords": ["xss"]},
+    ]
+    base = {"format": "digest-snapshot", "version": 1, "listing": "hf-daily", "fetched_at": None,
+            "source": {"kind": "test", "url": None, "file": None}}
+    return [
+        {**base, "date": "2026-08-20", "entries": papers},
+        {**base, "date": "2026-08-21", "entries": []},
+    ]
+
+
+@pytest.fixture(scope="session")
+def real_store(tmp_path_factory):
+    """A data directory holding every recorded hf-daily fixture"""
+    from digest.pipeline import import_files
+    from digest.store import Store
+
+    store = Store(tmp_path_factory.mktemp("real") / "data")
+    outcomes = import_files(store, hf_files())
+    assert all(o.error is None for o in outcomes), [o.error for o in outcomes if o.error]
+    return store
+
+
+@pytest.fixture(scope="session")
+def real_site(real_store, tmp_path_factory):
+    """The site built from every recorded fixture, with a base URL under a sub-path"""
+    from digest.config import Config
+    from digest.render.site import build_site
+
+    out = tmp_path_factory.mktemp("site") / "site"
+    build_site(Config(data_dir=real_store.root), out, base_url=BASE_URL)
+    return out
+
+
+@pytest.fixture(scope="session")
+def hostile_site(tmp_path_factory):
+    """The site built from hostile snapshots"""
+    import json
+
+    from digest.config import Config
+    from digest.render.site import build_site
+    from digest.store import Store
+
+    root = tmp_path_factory.mktemp("hostile")
+    store = Store(root / "data")
+    for raw in hostile_snapshots():
+        path = root / f"{raw['date']}.json"
+        path.write_text(json.dumps(raw), encoding="utf-8")
+        store.save(store.load_path(path))
+    out = root / "site"
+    build_site(Config(data_dir=store.root), out, base_url=BASE_URL)
+    return out

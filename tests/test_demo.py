@@ -26,6 +26,10 @@ def test_demo_builds_from_the_bundled_sample(tmp_path):
     aug20 = json.loads((out / "json" / "2026-08-20.json").read_text())
     assert [t["id"] for t in aug20["trending"]] == ["2608.13558"]
     assert "markdown   out/markdown/2026-08-21.md" in result.stdout
+    assert "site       out/site/index.html" in result.stdout
+    assert (out / "site" / "day" / "2026-08-20.html").is_file()
+    assert (out / "site" / "feeds" / "papers.atom").is_file()
+    assert (out / "site" / "pagefind" / "pagefind-ui.js").is_file()
 
 
 def test_demo_twice_gives_byte_identical_output(tmp_path):
@@ -33,7 +37,9 @@ def test_demo_twice_gives_byte_identical_output(tmp_path):
         assert digest("demo", "--out", name, cwd=tmp_path).returncode == 0
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*")
                    if p.is_file() and ".cache" not in p.parts)
-    assert len(files) == 7 * 3 + 2  # + the latest day's email (.eml and .html)
+    # 7 days of snapshots, Markdown and JSON, the latest day's email (.eml and .html), the site.
+    assert len([f for f in files if f.parts[0] != "site"]) == 7 * 3 + 2
+    assert len([f for f in files if f.parts[0] == "site"]) > 200
     for rel in files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
 
@@ -65,5 +71,7 @@ def test_wheel_ships_templates_and_sample(tmp_path):
     assert "digest/templates/digest.md.j2" in names
     assert {"digest/templates/email.html.j2", "digest/templates/email.css",
             "digest/templates/_email_parts.html.j2"} <= set(names)
+    assert "digest/templates/site/paper.html" in names
+    assert "digest/templates/site/static/style.css" in names
     assert "digest/sample/hf-daily/2026-08-21.json" in names
     assert any(n.endswith("entry_points.txt") for n in names)

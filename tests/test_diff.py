@@ -79,6 +79,15 @@ def test_returning_and_dropped_compare_with_the_listings_previous_snapshot(store
     assert [i.entry.rank for i in d.dropped] == [1, 2]  # their ranks on the day they were last seen
 
 
+def test_a_listing_that_published_nothing_is_quiet(store):
+    snap(store, "hf-daily", D(2026, 1, 2), [("2601.00001", 1)])
+    snap(store, "hf-daily", D(2026, 1, 3), [])
+    snap(store, "hf-trending", D(2026, 1, 3), [("2601.00001", 5)])
+    d = digest(store, D(2026, 1, 3))
+    assert d.quiet == ("hf-daily",) and d.papers_seen == 1
+    assert digest(store, D(2026, 1, 2)).quiet == ()
+
+
 def test_a_listing_without_a_snapshot_today_drops_nothing(store):
     snap(store, "hf-daily", D(2026, 1, 1), [("2601.00001", 1)])
     snap(store, "hf-trending", D(2026, 1, 1), [("2601.00002", 1)])
@@ -146,7 +155,8 @@ def test_diff_json_shape_and_determinism(run):
     first = run("diff", "--json").stdout
     assert first == run("diff", "--json").stdout
     data = json.loads(first)
-    assert list(data) == ["date", "listings", "papers_seen", "new", "trending", "returning", "dropped", "top"]
+    assert list(data) == ["date", "listings", "papers_seen", "quiet", "new", "trending", "returning", "dropped",
+                          "top"]
     assert data["date"] == "2026-08-21"
     for item in data["new"] + data["top"]:
         assert {"id", "title", "listing", "rank", "upvotes"} <= item.keys()

@@ -501,3 +501,26 @@ def test_import_reads_an_arxiv_feed_file(run):
     assert "3 papers, arxiv:cs.CL 2026-08-21" in result.stdout
     stored = snapshot_file(run.data_dir, "arxiv:cs.CL", "2026-08-21")
     assert stored["source"]["kind"] == "arxiv-rss" and stored["entries"][0]["id"] == "2608.20202"
+
+
+def test_the_site_shows_re_observed_papers_whole_with_their_history(run, server, tmp_path):
+    import lxml.html
+
+    days = [dt.date(2026, 8, 19), dt.date(2026, 8, 20), dt.date(2026, 8, 21)]
+    configure(tmp_path / "digest.toml", server.url, window_days=7)
+    for day in days:
+        grow(server, day, days)
+        run("fetch", "--date", day, "--listing", "hf-daily")
+    run("build", "--out", tmp_path / "site", "--no-search")
+    page = lxml.html.fromstring((tmp_path / "site" / "paper" / "2608.17271.html").read_bytes())
+    text = page.text_content()
+    # The newest sighting is a slim re-observation; the page still has the list's details.
+    assert "Junwei Zhou" in text and page.xpath("//h2[@id='abstract-title']")
+    rows = page.xpath("//table[@class='seen']/tbody/tr")
+    assert [r.xpath("td")[3].text_content() for r in rows] == ["38", "48", "58"]
+    # The site's day JSON agrees with digest diff, trending reasons included.
+    site_day = json.loads((tmp_path / "site" / "2026-08-21.json").read_text())
+    diff_day = json.loads(run("diff", "--date", "2026-08-21", "--json").stdout)
+    assert [(t["id"], t["reasons"]) for t in site_day["trending"]] == \
+        [(t["id"], t["reasons"]) for t in diff_day["trending"]]
+    assert site_day["dropped"] == diff_day["dropped"]

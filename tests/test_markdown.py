@@ -65,3 +65,12 @@ def test_summary_prefers_the_ai_summary_else_the_first_two_sentences():
     assert short_summary(make_entry(rank=1, title="t", abstract=abstract, ai_summary="AI says so.")) == "AI says so."
     long = make_entry(rank=1, title="t", abstract="word " * 200)
     assert len(short_summary(long)) <= 401 and short_summary(long).endswith("…")
+
+
+def test_a_quiet_day_says_so():
+    digest = Digest(date=dt.date(2026, 8, 22), listings=("hf-daily",), new=(), trending=(), returning=(),
+                    dropped=(), top=(), papers_seen=0, quiet=("hf-daily",))
+    lines = render_markdown(digest, Config()).splitlines()
+    assert lines[2:5] == ["0 papers on hf-daily: **0 new**, **0 trending**.", "",
+                          "*hf-daily published no papers on this day.*"]
+    assert "No paper is new today." in lines and "No papers today." in lines

@@ -1,0 +1,363 @@
+"""The static site, built from the real fixtures: valid HTML, links that resolve, safe text, reproducible"""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import urllib.parse
+
+import lxml.html
+import pytest
+
+from conftest import BASE_URL, HOSTILE_TITLE, ROOT, hf_files, tree_hash
+from digest.config import Config
+from digest.errors import SiteError
+from digest.models import Entry, Observation
+from digest.render.site import build_site, paper_chart, paper_slug
+
+import datetime as dt
+
+VNU = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+
+
+def html_files(site):
+    return sorted(p for p in site.rglob("*.html") if "pagefind" not in p.relative_to(site).parts)
+
+
+def test_site_has_every_kind_of_page(real_site):
+    for path in ("index.html", "archive.html", "topics.html", "search.html", "404.html", "sitemap.xml",
+                 "robots.txt", "favicon.svg", "style.css", "day/2026-08-21.html", "week/2026-W34.html",
+                 "month/2026-08.html", "paper/2608.13558.html", "2026-08-21.json", "pagefind/pagefind-ui.js",
+                 "feeds/daily.xml", "feeds/daily.atom", "feeds/daily.json", "feeds/papers.xml",
+                 "feeds/papers.atom", "feeds/papers.json"):
+        assert (real_site / path).is_file(), path
+    days = sorted(p.stem for p in (real_site / "day").glob("*.html"))
+    # one page per stored day (the 17 fixtures are 17 days), and its JSON beside the home page
+    assert len(days) == len(hf_files()) == 17
+    assert sorted(p.stem for p in real_site.glob("????-??-??.json")) == days
+    assert len(list((real_site / "topic").glob("*.html"))) > 10
+
+
+def test_every_html_file_passes_the_nu_html_checker(real_site, hostile_site):
+    assert VNU.is_file(), "vnu.jar is missing: run `npm ci` (.ci/run does)"
+    files = html_files(real_site) + html_files(hostile_site)
+    result = subprocess.run(["java", "-jar", str(VNU), "--format", "json", "--errors-only", *map(str, files)],
+                            capture_output=True, text=True, timeout=600)
+    messages = json.loads(result.stderr or result.stdout)["messages"]
+    errors = [f"{m.get('url', '').rsplit('/', 2)[-2:]}: {m['message']}" for m in messages if m["type"] == "error"]
+    assert errors == []
+    assert len(files) > 300
+
+
+def _references(page):
+    tree = lxml.html.fromstring(page.read_bytes())
+    for element, attribute in (("a", "href"), ("link", "href"), ("script", "src"), ("img", "src")):
+        for node in tree.iter(element):
+            if node.get(attribute) is not None:
+                yield node, node.get(attribute)
+    for node in tree.iter("meta"):
+        if node.get("property") == "og:url":
+            yield node, node.get("content")
+
+
+def test_every_internal_link_and_asset_resolves(real_site, hostile_site):
+    checked = 0
+    for site in (real_site, hostile_site):
+        ids = {}
+        for page in html_files(site):
+            ids[page] = set(lxml.html.fromstring(page.read_bytes()).xpath("//@id"))
+        for page in html_files(site):
+            rel = page.relative_to(site).as_posix()
+            for node, url in _references(page):
+                parts = urllib.parse.urlsplit(url)
+                if url.startswith(BASE_URL):
+                    target_path = url[len(BASE_URL):]
+                elif parts.scheme in ("http", "https", "mailto"):
+                    # only links to papers' own pages leave the site, never an asset
+                    assert node.tag == "a", f"{rel}: {node.tag} loads {url} from another host"
+                    continue
+                else:
+                    assert not parts.scheme and not parts.netloc and not url.startswith("/"), \
+                        f"{rel}: {url} is not relative"
+                    target_path = urllib.parse.urljoin("/" + rel, parts.path)[1:] if parts.path else rel
+                target_path = urllib.parse.unquote(urllib.parse.urlsplit(target_path).path)
+                if target_path in ("", ".") or target_path.endswith("/"):
+                    target_path += "index.html"
+                target = (site / target_path).resolve()
+                assert target.is_file() and site.resolve() in target.parents, f"{rel}: {url} does not resolve"
+                if parts.fragment and target.suffix == ".html":
+                    assert parts.fragment in ids[target], f"{rel}: {url} has no #{parts.fragment}"
+                checked += 1
+    assert checked > 5000
+
+
+def test_pages_link_the_feeds_and_carry_meta(real_site):
+    for page in (real_site / "index.html", real_site / "paper" / "2608.13558.html",
+                 real_site / "day" / "2026-08-20.html"):
+        tree = lxml.html.fromstring(page.read_bytes())
+        alternates = tree.xpath("//link[@rel='alternate']")
+        assert {a.get("type") for a in alternates} == {"application/rss+xml", "application/atom+xml",
+                                                        "application/feed+json"}
+        assert len(alternates) == 6
+        canonical = tree.xpath("//link[@rel='canonical']/@href")[0]
+        rel = page.relative_to(real_site).as_posix()
+        assert canonical == BASE_URL + ("" if rel == "index.html" else rel)
+        assert tree.xpath("//meta[@property='og:title']/@content")
+        assert tree.xpath("//meta[@name='twitter:card']/@content") == ["summary"]
+        assert tree.xpath("//section[@id='subscribe']//a[contains(@href, 'feeds/daily.atom')]")
+
+
+def test_paper_page_shows_everything_known(real_site):
+    tree = lxml.html.fromstring((real_site / "paper" / "2608.13558.html").read_bytes())
+    text = tree.text_content()
+    assert "OmniScientist" in tree.xpath("//h1")[0].text_content()
+    assert "Bobo Li, Hao Fei, Tianjie Ju, Mong-Li Lee, Wynne Hsu" in text
+    assert "National University of Singapore" in text
+    assert tree.xpath("//h2[@id='abstract-title']") and tree.xpath("//h2[@id='tldr-title']")
+    links = tree.xpath("//p[contains(@class, 'links')]/a/@href")
+    assert "https://arxiv.org/abs/2608.13558" in links and "https://arxiv.org/pdf/2608.13558" in links
+    # seen on Aug 14 (2 upvotes) and Aug 20 (54): two table rows, two points per chart
+    rows = tree.xpath("//table[@class='seen']/tbody/tr")
+    assert [r.xpath("td")[3].text_content() for r in rows] == ["2", "54"]
+    assert len(tree.xpath("//svg[@class='chart-up']/circle")) == 2
+    assert tree.xpath("//svg[@class='chart-up']/path/@d")
+
+
+def test_chart_points_follow_the_history():
+    day = dt.date(2026, 8, 1)
+    obs = (Observation(day, "hf-daily", 5, 10), Observation(day + dt.timedelta(days=2), "hf-daily", 1, 30),
+           Observation(day + dt.timedelta(days=4), "hf-daily", 3, None))
+    chart = paper_chart(obs)
+    # upvotes: the highest (30) sits at the top of the plot, 10 one third of the way up
+    [(x1, y1, _), (x2, y2, _)] = chart.upvotes
+    assert y2 == 26 and x1 == 40 and x2 == pytest.approx(40 + 544 / 2)
+    assert y1 == pytest.approx(26 + 80 * (1 - 10 / 30), abs=0.1)
+    # rank 1 is drawn at the top, the worst rank (5) at the bottom
+    assert [p[1] for p in chart.ranks] == [106, 26, 66]
+    assert chart.upvote_path.startswith("M40") and chart.upvote_path.count("L") == 1
+
+
+def test_home_shows_the_latest_digest(real_site):
+    tree = lxml.html.fromstring((real_site / "index.html").read_bytes())
+    assert "Friday, 21 August 2026" in tree.text_content()
+    assert "EnvHarness: Awakening Static Worlds for Agent Learning" in tree.text_content()
+    assert tree.xpath("//h2[@id='trending-title']")
+
+
+def test_day_pages_link_previous_and_next(real_site):
+    tree = lxml.html.fromstring((real_site / "day" / "2026-08-20.html").read_bytes())
+    assert tree.xpath("//a[@rel='prev']/@href") == ["../day/2026-08-19.html"]
+    assert tree.xpath("//a[@rel='next']/@href") == ["../day/2026-08-21.html"]
+    # OmniScientist trends on Aug 20 with its reasons (README's worked example)
+    reasons = " ".join(tree.xpath("//p[@class='reasons']//text()"))
+    assert "+52 upvotes since Aug 14 (8.7 a day)" in reasons
+
+
+def test_week_rollup_ranks_gainers(real_site):
+    tree = lxml.html.fromstring((real_site / "week" / "2026-W34.html").read_bytes())
+    gains = [int(s.text_content().strip("+ upvotes")) for s in tree.xpath("//ol[@class='top']/li/span")]
+    assert gains == sorted(gains, reverse=True) and gains
+    # Aug 17-21 are week 34; OmniScientist had 2 upvotes before it (Aug 14) and 54 in it
+    titles = [a.text_content() for a in tree.xpath("//ol[@class='top']/li/a")]
+    omni = next(i for i, t in enumerate(titles) if t.startswith("OmniScientist"))
+    assert gains[omni] == 52
+    assert tree.xpath("//a[@rel='prev']/@href") == ["../week/2026-W33.html"]
+
+
+def test_day_json_is_the_digest(real_site):
+    data = json.loads((real_site / "2026-08-20.json").read_text())
+    assert data["date"] == "2026-08-20"
+    assert [t["id"] for t in data["trending"]] == ["2608.13558"]
+
+
+def test_sitemap_and_robots(real_site):
+    from lxml import etree
+
+    sitemap = etree.parse(str(real_site / "sitemap.xml"))
+    locs = sitemap.xpath("//s:loc/text()", namespaces={"s": "http://www.sitemaps.org/schemas/sitemap/0.9"})
+    assert BASE_URL in locs and BASE_URL + "paper/2608.13558.html" in locs
+    assert all(loc.startswith(BASE_URL) for loc in locs)
+    assert BASE_URL + "404.html" not in locs
+    assert f"Sitemap: {BASE_URL}sitemap.xml" in (real_site / "robots.txt").read_text()
+
+
+def test_hostile_text_is_harmless_everywhere(hostile_site):
+    home = (hostile_site / "index.html").read_text()
+    assert "No papers were published on this day" in home
+    for path in list(hostile_site.rglob("*.html")):
+        if "pagefind" in path.parts:
+            continue
+        text = path.read_text()
+        # present only escaped, as text: never as markup
+        assert "<script>alert" not in text and "<img src=x" not in text and "<svg onload" not in text, path
+        assert "javascript:" not in text.lower(), path
+        tree = lxml.html.fromstring(text)
+        assert not [a for node in tree.iter() for a in node.attrib if a.lower().startswith("on")], path
+        assert not [n for n in tree.iter("b", "img", "svg") if n.tag == "b" or "alert" in str(n.attrib)]
+        # the only scripts are our own (search)
+        for script in tree.iter("script"):
+            assert "alert(" not in (script.text or "") and "pagefind" in (script.get("src") or script.text or "").lower()
+    page = lxml.html.fromstring((hostile_site / "paper" / "2608.99001.html").read_bytes())
+    assert page.xpath("//h1")[0].text_content() == HOSTILE_TITLE
+    assert "$\\mathcal{O}(n^2)$ & \\textbf{bold}" in page.text_content()
+    assert page.xpath("//p[contains(@class, 'links')]/a/text()") == ["Hugging Face", "arXiv", "PDF"]
+    day = json.loads((hostile_site / "2026-08-20.json").read_text())
+    assert day["new"][0]["title"] == HOSTILE_TITLE
+    assert "code" not in day["new"][0]["links"] and "project" not in day["new"][0]["links"]
+    controls = day["new"][1]["title"]
+    assert not re.search("[\x00-\x1f\x7f\u2028]", controls) and controls.startswith("Bell form feed")
+    # the search index is built from the escaped pages: pagefind holds the title as text
+    assert (hostile_site / "pagefind" / "pagefind-entry.json").is_file()
+
+
+def test_links_are_checked_again_at_render():
+    from digest.render.site import Page, SiteInfo
+
+    entry = Entry(rank=1, title="t", links={"code": "javascript:alert(1)", "hf": "https://huggingface.co/x",
+                                            "project": "data:text/html,x"})
+    page = Page("index.html", "site/home.html", "t", "d", SiteInfo("s", BASE_URL, None, (), False))
+    assert page.links(entry) == [("Hugging Face", "https://huggingface.co/x")]
+
+
+def test_two_builds_are_byte_identical(real_store, tmp_path):
+    for name in ("a", "b"):
+        build_site(Config(data_dir=real_store.root), tmp_path / name, base_url=BASE_URL)
+    assert tree_hash(tmp_path / "a") == tree_hash(tmp_path / "b")
+
+
+def test_rebuild_after_one_more_day_rewrites_only_what_changed(real_store, tmp_path):
+    from digest.store import Store
+
+    store = Store(tmp_path / "data")
+    files = sorted((real_store.snapshots / "hf-daily").glob("*.json"))
+    for path in files[:-1]:
+        store.save(store.load_path(path))
+    config = Config(data_dir=store.root)
+    out = tmp_path / "site"
+    first = build_site(config, out, base_url=BASE_URL)
+    assert len(first.written) == first.files
+    untouched = out / "paper" / "2405.14906.html"
+    stamp = untouched.stat().st_mtime_ns
+    again = build_site(config, out, base_url=BASE_URL)
+    assert again.written == () and again.removed == () and not again.indexed
+
+    latest = store.load_path(files[-1])
+    store.save(latest)
+    result = build_site(config, out, base_url=BASE_URL)
+    touched = {f"paper/{paper_slug(e.id)}.html" for e in latest.entries}
+    allowed = touched | {"index.html", "day/2026-08-21.html", "day/2026-08-20.html", "week/2026-W34.html",
+                         "month/2026-08.html", "2026-08-21.json", "archive.html", "sitemap.xml", "topics.html"}
+    new_topics = {p for p in result.written if p.startswith("topic/")} - set(first.written)
+    allowed |= {p for p in result.written if p.startswith(("feeds/", "topic/"))}
+    for path in set(result.written) - allowed:
+        # an older paper changes only when one of its keywords became a topic (a second paper has it)
+        links = lxml.html.parse(str(out / path)).xpath("//ul[@class='tags']//a/@href")
+        assert {link.replace("../", "") for link in links} & new_topics, path
+    assert "day/2026-08-21.html" in result.written and touched <= set(result.written)
+    assert untouched.stat().st_mtime_ns == stamp
+    assert result.indexed
+    # and the incremental result is the same as a fresh build, file for file
+    fresh = build_site(config, tmp_path / "fresh", base_url=BASE_URL)
+    assert fresh.files == result.files
+    assert same_files(out, tmp_path / "fresh")
+
+    # an edited old day: its pages, the papers on it and every later day that depends on it change
+    import json as _json
+
+    path = store.path("hf-daily", dt.date(2025, 10, 2))
+    data = _json.loads(path.read_text())
+    data["entries"][0]["title"] = "An edited title"
+    path.write_text(_json.dumps(data))
+    edited = build_site(config, out, base_url=BASE_URL)
+    assert "day/2025-10-02.html" in edited.written and "week/2025-W40.html" in edited.written
+    assert "An edited title" in (out / "day" / "2025-10-02.html").read_text()
+    fresh2 = build_site(config, tmp_path / "fresh2", base_url=BASE_URL)
+    assert same_files(out, tmp_path / "fresh2")
+
+
+def same_files(a, b):
+    """Every file of two builds is byte-identical (the manifests aside: they record history)"""
+    def files(root):
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*")
+                if p.is_file() and p.name != ".digest-build.json"}
+    fa, fb = files(a), files(b)
+    assert sorted(fa) == sorted(fb)
+    assert [name for name in fa if fa[name] != fb[name]] == []
+    return True
+
+
+def test_build_refuses_a_foreign_folder_and_a_bad_base_url(real_store, tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(SiteError, match="not built by digest"):
+        build_site(Config(data_dir=real_store.root), tmp_path / "mine")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    with pytest.raises(SiteError, match="not an absolute http"):
+        build_site(Config(data_dir=real_store.root), tmp_path / "x", base_url="javascript:alert(1)")
+
+
+def test_build_and_serve_commands(real_store, tmp_path):
+    out = tmp_path / "cli-site"
+    run = subprocess.run([sys.executable, "-m", "digest", "--data-dir", str(real_store.root), "build",
+                          "--out", str(out), "--base-url", "https://example.org/x", "--no-search"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert re.match(r"Built \d+ pages \(17 days, \d+ papers\) in .*: \d+ files written, 0 unchanged", run.stdout)
+    assert not (out / "pagefind").exists()
+    assert '<link rel="canonical" href="https://example.org/x/">' in (out / "index.html").read_text()
+    bad = subprocess.run([sys.executable, "-m", "digest", "--data-dir", str(tmp_path / "empty"), "build",
+                          "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 5 and bad.stderr.startswith("Error: no snapshots")
+
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "digest", "serve", "--dir", str(out), "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(100):
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert b"<h1>Daily Papers digest</h1>" in body
+    finally:
+        server.send_signal(2)
+        out_text, _ = server.communicate(timeout=10)
+    assert f"http://127.0.0.1:{port}/" in out_text and "Stopped." in out_text
+    missing = subprocess.run([sys.executable, "-m", "digest", "serve", "--dir", str(tmp_path / "none")],
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 10 and "run 'digest build" in missing.stderr
+    shutil.rmtree(out)
+
+
+@pytest.mark.parametrize("table,message", [
+    ('base_url = "ftp://example.org/"', "base_url 'ftp://example.org/' is not an absolute http(s) URL"),
+    ('subscribe_url = "javascript:alert(1)"', "should be an http(s) link or a mailto: address"),
+    ("feed_items = 0", "feed_items must be at least 1"),
+])
+def test_site_settings_are_checked(tmp_path, table, message):
+    from digest.config import load_config
+    from digest.errors import ConfigError
+
+    path = tmp_path / "digest.toml"
+    path.write_text(f"[site]\n{table}\n")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(path)
+
+
+def test_subscribe_link_is_on_every_page(real_store, tmp_path):
+    from digest.config import SiteSettings
+
+    config = Config(data_dir=real_store.root, site=SiteSettings(subscribe_url="mailto:digest@example.org"))
+    build_site(config, tmp_path / "s", base_url=BASE_URL, search=False)
+    pages = html_files(tmp_path / "s")
+    assert all('href="mailto:digest@example.org"' in p.read_text() for p in pages)
+    assert not (tmp_path / "s" / "search.html").exists()
+    assert "search.html" not in (tmp_path / "s" / "index.html").read_text()
