@@ -48,10 +48,10 @@ SUBSCRIBERS = 20
 STEPS = (("fetching", "fetch"), ("computing", "digest"), ("building", "site"), ("sending", "email"))
 
 
-def timed_run(folder, hf, day, smtp_env, base_url="https://example.org/digest/"):
+def timed_run(folder, hf, arxiv, day, smtp_env, base_url="https://example.org/digest/"):
     """Run `digest run` in a child; return (wall seconds, {step: seconds}, stdout)"""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "GITHUB_"))}
-    env.update(PYTHONPATH=str(ROOT), DIGEST_HF_BASE_URL=hf.url, DIGEST_ARXIV_BASE_URL=hf.url, **smtp_env)
+    env.update(PYTHONPATH=str(ROOT), DIGEST_HF_BASE_URL=hf.url, DIGEST_ARXIV_BASE_URL=arxiv.url, **smtp_env)
     marks = []
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "digest", "run", "--date", day.isoformat(),
@@ -98,7 +98,6 @@ def serve_sample(hf):
         hf.sources.daily[day.isoformat()] = items
         everything.extend(items)
     hf.sources.trending = sorted(everything, key=lambda i: -i["paper"]["upvotes"])[:50]
-    hf.sources.feeds["cs.CL"] = (ROOT / "tests" / "fixtures" / "arxiv-cs.CL.rss").read_bytes()
 
 
 def serve_history(hf, days, papers, seed, upto):
@@ -108,7 +107,6 @@ def serve_history(hf, days, papers, seed, upto):
     for day, listed in lists.items():
         hf.sources.daily[day.isoformat()] = hf_items(day, listed)
     hf.sources.trending = hf_items(upto, lists[upto])
-    hf.sources.feeds["cs.CL"] = (ROOT / "tests" / "fixtures" / "arxiv-cs.CL.rss").read_bytes()
 
 
 def row(label, wall, steps, out):
@@ -129,20 +127,23 @@ def main():
     parser.add_argument("--only", choices=["sample", "history"])
     args = parser.parse_args()
     warnings.filterwarnings("ignore", "Requiring AUTH")
+    warnings.filterwarnings("ignore", ".*login_data is deprecated")
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {sys.platform}; "
           f"{SUBSCRIBERS} subscribers; default fetch intervals (HF 0.5 s, arXiv 3 s)")
-    with tempfile.TemporaryDirectory() as tmp, Server() as hf:
+    # Two servers, as two hosts: each keeps its own politeness interval, as live.
+    with tempfile.TemporaryDirectory() as tmp, Server() as hf, Server() as arxiv:
         tmp = Path(tmp)
         cert, _ = make_certificate(tmp)
         with SmtpServer(cert, _) as smtp:
             env = smtp_environment()
+            arxiv.sources.feeds["cs.CL"] = (ROOT / "tests" / "fixtures" / "arxiv-cs.CL.rss").read_bytes()
             if args.only in (None, "sample"):
                 folder = tmp / "sample"
                 folder.mkdir()
                 (folder / "digest.toml").write_text(config_text(smtp, cert))
                 serve_sample(hf)
-                row("sample week, first run (fresh data, 8 list days)", *timed_run(folder, hf, SAMPLE_DAY, env))
-                row("sample week, same day again (nothing new)", *timed_run(folder, hf, SAMPLE_DAY, env))
+                row("sample week, first run (fresh data, 8 list days)", *timed_run(folder, hf, arxiv, SAMPLE_DAY, env))
+                row("sample week, same day again (nothing new)", *timed_run(folder, hf, arxiv, SAMPLE_DAY, env))
             if args.only in (None, "history"):
                 folder = tmp / "history"
                 folder.mkdir()
@@ -153,10 +154,10 @@ def main():
                       "(not timed below)")
                 day = START + dt.timedelta(days=args.days)
                 serve_history(hf, args.days, args.papers, args.seed, day)
-                row(f"{args.days}-day history, next day, no site/ (as in CI)", *timed_run(folder, hf, day, env))
+                row(f"{args.days}-day history, next day, no site/ (as in CI)", *timed_run(folder, hf, arxiv, day, env))
                 serve_history(hf, args.days, args.papers, args.seed, day + dt.timedelta(days=1))
                 row(f"{args.days}-day history, day after, site/ kept",
-                    *timed_run(folder, hf, day + dt.timedelta(days=1), env))
+                    *timed_run(folder, hf, arxiv, day + dt.timedelta(days=1), env))
                 shutil.rmtree(folder / "site", ignore_errors=True)
     return 0
 
