@@ -193,9 +193,10 @@ def run_daily(config, day=None, *, out=Path("site"), base_url=None, search=None,
     except DigestError as e:
         failures.append(Failure("digest", e))
 
-    if base_url and not config.email.base_url:
+    site_url = base_url or _configured_site_url(config)
+    if site_url and not config.email.base_url:
         # The email's "view in browser" link points at the site this run builds.
-        config = dataclasses.replace(config, email=dataclasses.replace(config.email, base_url=base_url.rstrip("/")))
+        config = dataclasses.replace(config, email=dataclasses.replace(config.email, base_url=site_url.rstrip("/")))
     progress(f"building the site into {out}")
     try:
         report["site"] = _build_site(config, out, base_url, search)
@@ -227,6 +228,14 @@ def run_daily(config, day=None, *, out=Path("site"), base_url=None, search=None,
         except DigestError as e:
             failures.append(Failure("email", e))
     return RunReport(**report, notes=tuple(notes), failures=tuple(failures))
+
+
+def _configured_site_url(config):
+    """[site] base_url when the operator set one (the default is the local preview's)"""
+    site = getattr(config, "site", None)
+    if site is None or site.base_url == type(site)().base_url:
+        return None
+    return site.base_url
 
 
 def _day_digest(config, day):

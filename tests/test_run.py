@@ -79,6 +79,12 @@ def test_a_run_fetches_builds_sends_and_reports(tmp_path, servers, cert):
     assert (tmp_path / "data" / "snapshots" / "hf-daily" / f"{DAY}.json").is_file()
     assert (tmp_path / "site" / "index.html").is_file()
     assert sorted(smtp.mailbox.received()) == sorted(ADDRESSES)
+    # The email's "view in browser" link is the site's page of the day, which was built.
+    message = smtp.mailbox.received()[ADDRESSES[0]][0]
+    text = message.get_body(("plain",)).get_content()
+    link = re.search(r"View in your browser: (\S+)", text).group(1)
+    assert link == f"https://example.org/papers/day/{DAY}.html"
+    assert (tmp_path / "site" / link.removeprefix("https://example.org/papers/")).is_file()
     # The report names what each step did.
     assert out.startswith(f"digest run {DAY}\n")
     assert ("fetch hf-daily     catch-up 2026-08-14…2026-08-20: 5 days, 116 papers; no papers published "
@@ -179,3 +185,18 @@ def test_a_day_without_papers_is_success(tmp_path, servers, cert):
     code, out, err, summary = digest_run(tmp_path, hf, arxiv, "--date", "2026-08-16")
     assert code == 0, (out, err)
     assert re.search(r"\n  fetch hf-daily +no papers published 2026-08-09…2026-08-16: 6 days; catch-up", out)
+
+
+def test_the_email_links_to_the_configured_site_without_base_url(tmp_path):
+    from digest.config import load_config
+    from digest.run import _configured_site_url
+
+    assert _configured_site_url(load_config(env={}, path=write_plain(tmp_path, ""))) is None
+    config = load_config(path=write_plain(tmp_path, '[site]\nbase_url = "https://papers.example.net/"\n'), env={})
+    assert _configured_site_url(config) == "https://papers.example.net/"
+
+
+def write_plain(folder, text):
+    path = Path(folder) / "digest.toml"
+    path.write_text(text)
+    return path
