@@ -119,9 +119,9 @@ class RunReport:
 
     def text(self):
         """The report for the terminal"""
-        lines = [f"digest run {self.day}"]
-        width = max(len(label) for label, _ in self.lines())
-        lines += [f"  {label:<{width}}  {text}" for label, text in self.lines()]
+        pairs = self.lines()
+        width = max(len(label) for label, _ in pairs)
+        lines = [f"digest run {self.day}"] + [f"  {label:<{width}}  {text}" for label, text in pairs]
         return "\n".join(lines) + "\n"
 
     def summary_markdown(self):
@@ -162,9 +162,10 @@ def email_configured(config):
 
 def run_daily(config, day=None, *, out=Path("site"), base_url=None, search=None, listings=None, env=None,
               now=None, progress=None, send_progress=None):
-    """Fetch, build and send for `day` (default: today in UTC); return a RunReport, never raise DigestError
+    """Fetch, build and send for `day` (default: today in UTC); return a RunReport
 
-    Configuration errors that stop every step (a wrong [fetch] setting) are raised.
+    A step's DigestError is recorded in the report and the other steps still run; only a
+    wrong [fetch] setting, which stops every step, is raised (ConfigError, exit 6).
     """
     from digest.fetch import fetch, fetch_settings
     from digest.store import Store
