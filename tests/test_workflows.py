@@ -320,7 +320,7 @@ def test_daily_workflow_commits_builds_and_sends_once(tmp_path, cert, python_env
 
         # site/ holds the built site, with the base URL from the Pages step.
         assert (work / "site" / "index.html").is_file()
-        assert outputs["site"] == {"built": "true"} and outputs["run"] == {"code": "0"}
+        assert outputs["run"] == {"code": "0", "site": "true"}
         assert BASE_URL in (work / "site" / "sitemap.xml").read_text()
 
         received = smtp.mailbox.received()
