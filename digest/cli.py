@@ -344,6 +344,51 @@ def serve(folder, port):
         server.server_close()
 
 
+# --- run (issue 6) -------------------------------------------------------------------
+
+
+@cli.command("run")
+@click.option("--date", "day", type=DATE, help="The run's day (default: today, UTC); for backfills.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("site"), show_default=True,
+              help="Folder to build the site into.")
+@click.option("--base-url", help="Absolute URL the site is published at (default: [site] base_url).")
+@pass_ctx
+def run_(ctx, day, out, base_url):
+    """Fetch, build the site and feeds, and send the email: the daily job, with a report
+
+    Every step runs that can: a failed fetch still rebuilds the site from the stored data.
+    The email goes out only after a complete fetch, when [email] smtp_host is set. The
+    report goes to standard output and, when GITHUB_STEP_SUMMARY is set, with the day's
+    digest to that file. Exits with the code of the first step that failed.
+
+    \b
+        digest run
+        digest run --date 2026-08-21 --base-url https://you.github.io/digest/
+    """
+    import os
+
+    from digest.run import append_step_summary, run_daily
+
+    def progress(line):
+        click.echo(line, err=True)
+
+    try:
+        report = run_daily(ctx.config, day, out=out, base_url=base_url, progress=progress, send_progress=progress)
+    except DigestError as e:
+        raise fail(e) from e
+    for url, seconds, why in report.fetch.retries if report.fetch else ():
+        click.echo(f"retried: {url}: {why}; waited {seconds:.1f} s", err=True)
+    for result in report.fetch.results if report.fetch else ():
+        for warning in result.warnings:
+            click.echo(f"warning: {result.listing}: {warning}", err=True)
+    click.echo(report.text(), nl=False)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        append_step_summary(summary, report)
+    if report.error:
+        raise fail(report.error)
+
+
 def main():
     cli(prog_name="digest")
 

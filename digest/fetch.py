@@ -38,6 +38,7 @@ class Stored:
     count: int
     path: object
     what: str  # "list", "catch-up", "late additions", "re-observation", "no papers published"
+    changed: bool = True  # False: the stored file already said the same, and was kept as it was
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,10 @@ def fetch(store, settings, day, *, listings=None, client=None, now=None):
         if isinstance(plan, DigestError):
             results.append(ListingResult(name, error=plan, warnings=notes))
             continue
-        stored = tuple(Stored(s.listing, s.date, len(s.entries), store.save(s), what) for s, what in plan)
+        # A list the store already holds (apart from its fetch time) keeps its file, so a
+        # second run on a day with nothing new changes nothing (and commits nothing).
+        stored = tuple(Stored(s.listing, s.date, len(s.entries), path, what, changed)
+                       for s, what in plan for path, changed in [store.save_if_changed(s)])
         results.append(ListingResult(name, stored=stored, warnings=notes))
     return FetchReport(day, tuple(results), retries)
 

@@ -89,6 +89,10 @@ def _window(value):
     return first, last
 
 
+def _without_fetch_time(data):
+    return {k: v for k, v in data.items() if k != "fetched_at"}
+
+
 class Store:
     """The data directory: one snapshot file per listing and day"""
 
@@ -104,6 +108,22 @@ class Store:
         path = self.path(snapshot.listing, snapshot.date)
         write_atomic(path, dump_json(snapshot.to_dict()))
         return path
+
+    def save_if_changed(self, snapshot):
+        """Store a snapshot unless its file already holds the same one, fetch time aside
+
+        Returns (path, whether the file was written).
+        """
+        path = self.path(snapshot.listing, snapshot.date)
+        new = json.loads(dump_json(snapshot.to_dict()))
+        try:
+            old = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            old = None  # none yet, or unreadable: write the new one
+        if isinstance(old, dict) and _without_fetch_time(old) == _without_fetch_time(new):
+            return path, False
+        write_atomic(path, dump_json(new))
+        return path, True
 
     def files(self):
         """Every snapshot file, as sorted (listing folder, day, path) triples"""

@@ -111,13 +111,13 @@ def test_the_message_parses_into_text_then_html_with_the_headers(sample, run):
     body = content(html)
     assert_inlined(body)
     assert len(body.encode()) <= HTML_BUDGET
-    assert '<a href="https://example.org/papers/2026-08-20.html"' in body and "View in browser</a>" in body
+    assert '<a href="https://example.org/papers/day/2026-08-20.html"' in body and "View in browser</a>" in body
     plain = content(text)
     # A real text part: sections, reasons, links written out; not HTML with the tags stripped.
     assert "NEW PAPERS (14)\n---------------" in plain and "TRENDING (1)" in plain
     assert "Why it's trending: +52 upvotes since Aug 14 (8.7 a day) · 2nd day on" in plain
     assert "  Code         https://github.com/Omni-Scientist/OmniScientist" in plain
-    assert "View in your browser: https://example.org/papers/2026-08-20.html" in plain
+    assert "View in your browser: https://example.org/papers/day/2026-08-20.html" in plain
     assert "<" not in plain.replace("<mailto", "")
     assert max(len(line) for line in plain.splitlines()) <= 78
 
@@ -156,7 +156,7 @@ def test_past_max_papers_the_rest_is_on_the_site():
     assert cards == 30
     assert message.selection.hidden_new == 25 and len(message.selection.trending) == 5
     assert "And 25 more new papers on the site" in message.html
-    assert "And 25 more new papers on the site: https://example.org/papers/2026-08-20.html" in message.text
+    assert "And 25 more new papers on the site: https://example.org/papers/day/2026-08-20.html" in message.text
     assert message.subject.startswith("50 new · 5 trending")
 
 
@@ -280,7 +280,7 @@ send_when_empty = true
                          "SemComp-Bench: Benchmarking Semantic Task Completion in Video"]
     empty = parse((folder / "006.eml").read_bytes())
     assert empty["Subject"].startswith("0 new · 0 trending")
-    assert "Nothing in today's digest matches your filters.\nSee all 15 papers: https://example.org/papers/2026-08-20.html" \
+    assert "Nothing in today's digest matches your filters.\nSee all 15 papers: https://example.org/papers/day/2026-08-20.html" \
         in content(empty.get_payload()[0])
     assert max(len(line) for line in content(empty.get_payload()[0]).splitlines()) <= 78
     assert "for papers by Nobody Atall" in " ".join(content(empty.get_payload()[0]).split())
