@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from server import Server  # noqa: E402  (the tests' server, so bench and tests serve alike)
 
-FIXTURES = Path(os.environ.get("DIGEST_FIXTURES", ROOT.parent / "shared" / "fixtures"))
+# The shared recorded data beside the checkout, else the repository's verbatim copy.
+FIXTURES = Path(os.environ.get("DIGEST_FIXTURES") or next(
+    p for p in (ROOT.parent / "shared" / "fixtures", ROOT / "tests" / "fixtures" / "recorded") if p.is_dir()))
 RUN_DAY = dt.date(2026, 8, 21)
 
 

@@ -42,7 +42,9 @@ from generate import START, generate, hf_items, listing_days  # noqa: E402
 from server import Server  # noqa: E402
 from smtp_server import HOST, PASSWORD, USER, SmtpServer, make_certificate  # noqa: E402
 
-FIXTURES = Path(os.environ.get("DIGEST_FIXTURES", ROOT.parent / "shared" / "fixtures"))
+# The shared recorded data beside the checkout, else the repository's verbatim copy.
+FIXTURES = Path(os.environ.get("DIGEST_FIXTURES") or next(
+    p for p in (ROOT.parent / "shared" / "fixtures", ROOT / "tests" / "fixtures" / "recorded") if p.is_dir()))
 SAMPLE_DAY = dt.date(2026, 8, 21)
 SUBSCRIBERS = 20
 STEPS = (("fetching", "fetch"), ("computing", "digest"), ("building", "site"), ("sending", "email"))

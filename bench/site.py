@@ -26,7 +26,9 @@ sys.path.insert(0, str(BENCH))
 from run import IMPORT_FOLDER, CommandFailed, Row, digest_cmd, measure, prepare  # noqa: E402
 
 ROOT = BENCH.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "hf-daily"
+# The shared recorded data beside the checkout, else the repository's verbatim copy.
+FIXTURES = next(p for p in (ROOT.parent / "shared" / "fixtures", ROOT / "tests" / "fixtures" / "recorded")
+                if p.is_dir()) / "hf-daily"
 BUILT = re.compile(r"Built (\d+) pages .*: (\d+) files written, (\d+) unchanged, (\d+) removed")
 
 

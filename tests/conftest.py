@@ -12,7 +12,12 @@ from click.testing import CliRunner
 from digest.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path(os.environ.get("DIGEST_FIXTURES", ROOT.parent / "shared" / "fixtures"))
+SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
+# The shared recorded data when it is beside the repository, else the repository's own
+# verbatim copy (tests/fixtures/recorded/README.md), so a fork's CI runs the same tests.
+VENDORED_FIXTURES = ROOT / "tests" / "fixtures" / "recorded"
+FIXTURES = Path(os.environ.get("DIGEST_FIXTURES")
+                or (SHARED_FIXTURES if SHARED_FIXTURES.is_dir() else VENDORED_FIXTURES))
 HF_DAILY = FIXTURES / "hf-daily"
 PAGE_TEXT = FIXTURES / "page-text"
 GOLDEN = Path(__file__).resolve().parent / "golden"
