@@ -391,6 +391,28 @@ def test_a_damaged_or_stale_state_is_not_trusted(real_store, tmp_path, damage, u
     assert same_files(out, tmp_path / "fresh")
 
 
+def test_a_re_observation_to_fill_in_makes_an_update_build_everything(real_store, tmp_path):
+    import dataclasses
+
+    from digest.models import make_entry
+
+    store, files = partial_store(real_store, tmp_path / "data")
+    listed = store.load("hf-daily", dt.date(2026, 8, 19))
+    # what fetch stores on 2026-08-20 for the days before: slim entries, fresh upvotes
+    slim = tuple(make_entry(rank=i, title=e.title, id=e.id, upvotes=(e.upvotes or 0) + 5)
+                 for i, e in enumerate(listed.entries, start=1))
+    store.save(dataclasses.replace(listed, listing="hf-daily-recent", date=dt.date(2026, 8, 20), entries=slim,
+                                   window=(dt.date(2026, 8, 19), dt.date(2026, 8, 19))))
+    config = small_feeds(store.root)
+    out = tmp_path / "site"
+    build_site(config, out, base_url=BASE_URL)
+    store.save(store.load_path(files[-1]))
+    result = build_site(config, out, base_url=BASE_URL)
+    assert not result.updated and "day/2026-08-21.html" in result.written
+    build_site(config, tmp_path / "fresh", base_url=BASE_URL)
+    assert same_files(out, tmp_path / "fresh")
+
+
 def test_build_refuses_a_foreign_folder_and_a_bad_base_url(real_store, tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
