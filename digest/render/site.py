@@ -13,7 +13,6 @@ import functools
 import gc
 import hashlib
 import http.server
-import json
 import multiprocessing
 import os
 import re
@@ -1008,8 +1007,6 @@ class SiteWriter:
 
     def finish(self, state=None):
         """Remove what the last build wrote and this one did not; record this build and its state"""
-        from digest.store import write_atomic
-
         removed = sorted(set(self.old) - set(self.hashes))
         for path in removed:
             if _SAFE_PATH.fullmatch(path):
