@@ -287,6 +287,132 @@ def same_files(a, b):
     return True
 
 
+def small_feeds(root, **site):
+    """A config whose feeds show two items, so an update reads a few of the 17 fixture days, not all"""
+    from digest.config import SiteSettings
+
+    return Config(data_dir=root, site=SiteSettings(**{"feed_items": 2, "search": False, **site}))
+
+
+def partial_store(real_store, folder, drop=1):
+    """A store holding every fixture day but the last `drop`; returns it and the fixture files"""
+    from digest.store import Store
+
+    store = Store(folder)
+    files = sorted((real_store.snapshots / "hf-daily").glob("*.json"))
+    for path in files[:len(files) - drop]:
+        store.save(store.load_path(path))
+    return store, files
+
+
+def test_updates_build_what_a_fresh_build_builds(real_store, tmp_path):
+    store, files = partial_store(real_store, tmp_path / "data")
+    config = small_feeds(store.root)
+    out = tmp_path / "site"
+    first = build_site(config, out, base_url=BASE_URL)
+    assert not first.updated
+
+    def same_as_fresh(step, config=config):
+        build_site(config, tmp_path / step, base_url=BASE_URL)
+        return same_files(out, tmp_path / step)
+
+    # one more day: computed from the last build's state, and the same files as a fresh build
+    store.save(store.load_path(files[-1]))
+    added = build_site(config, out, base_url=BASE_URL)
+    assert added.updated and "day/2026-08-21.html" in added.written and "2026-08-21.json" in added.written
+    assert "day/2025-10-02.html" not in added.written
+    assert same_as_fresh("fresh-added")
+    nothing = build_site(config, out, base_url=BASE_URL)
+    assert nothing.updated and nothing.written == () and nothing.removed == ()
+
+    # a day deleted in the middle: its page and JSON go, its neighbours link around it
+    store.path("hf-daily", dt.date(2026, 8, 18)).unlink()
+    deleted = build_site(config, out, base_url=BASE_URL)
+    assert deleted.updated
+    assert {"day/2026-08-18.html", "2026-08-18.json"} <= set(deleted.removed)
+    assert "day/2026-08-19.html" in deleted.written
+    assert same_as_fresh("fresh-deleted")
+
+    # an old day edited: the update starts there
+    path = store.path("hf-daily", dt.date(2026, 8, 14))
+    data = json.loads(path.read_text())
+    data["entries"][0]["title"] = "An edited title"
+    path.write_text(json.dumps(data))
+    edited = build_site(config, out, base_url=BASE_URL)
+    assert edited.updated and "An edited title" in (out / "day" / "2026-08-14.html").read_text()
+    assert same_as_fresh("fresh-edited")
+
+    # a changed setting changes every page's build key: everything is computed again
+    more = small_feeds(store.root, feed_items=3)
+    changed = build_site(more, out, base_url=BASE_URL)
+    assert not changed.updated
+    assert same_as_fresh("fresh-setting", more)
+
+
+def _tamper(out, store):
+    """Change a paper's title in the saved state without breaking the JSON"""
+    manifest = out / ".digest-build.json"
+    title = json.loads(store.path("hf-daily", dt.date(2026, 8, 13)).read_text())["entries"][0]["title"]
+    raw = manifest.read_bytes()
+    assert json.dumps(title).encode() in raw
+    manifest.write_bytes(raw.replace(json.dumps(title).encode(), b'"Tampered title"'))
+
+
+@pytest.mark.parametrize("damage, updated", [("tampered", False), ("truncated", False), ("missing page", False),
+                                             ("other data", True), ("damaged hashes", True)])
+def test_a_damaged_or_stale_state_is_not_trusted(real_store, tmp_path, damage, updated):
+    store, files = partial_store(real_store, tmp_path / "data")
+    config = small_feeds(store.root)
+    out = tmp_path / "site"
+    build_site(config, out, base_url=BASE_URL)
+    store.save(store.load_path(files[-1]))
+    manifest = out / ".digest-build.json"
+    if damage == "tampered":
+        _tamper(out, store)
+    elif damage == "truncated":
+        manifest.write_bytes(manifest.read_bytes()[:1000])
+    elif damage == "missing page":
+        (out / "paper" / f"{paper_slug('2405.14906')}.html").unlink()
+    elif damage == "other data":
+        # another folder whose old day differs: the update starts at that day
+        shutil.copytree(store.root, tmp_path / "copy")
+        config = small_feeds(tmp_path / "copy")
+        path = tmp_path / "copy" / "snapshots" / "hf-daily" / "2026-08-14.json"
+        data = json.loads(path.read_text())
+        data["entries"][0]["title"] = "A title only the copy has"
+        path.write_text(json.dumps(data))
+    else:
+        (store.root / ".cache" / "snapshot-hashes.json").write_text('{"hf-daily/2026-08-14.json": [1, 2, "x"]}')
+    result = build_site(config, out, base_url=BASE_URL)
+    assert result.updated == updated
+    pages = "".join(p.read_text() for p in out.rglob("*.html"))
+    assert "Tampered title" not in pages and ("A title only the copy has" in pages) == (damage == "other data")
+    build_site(config, tmp_path / "fresh", base_url=BASE_URL)
+    assert same_files(out, tmp_path / "fresh")
+
+
+def test_a_re_observation_to_fill_in_makes_an_update_build_everything(real_store, tmp_path):
+    import dataclasses
+
+    from digest.models import make_entry
+
+    store, files = partial_store(real_store, tmp_path / "data")
+    listed = store.load("hf-daily", dt.date(2026, 8, 19))
+    # what fetch stores on 2026-08-20 for the days before: slim entries, fresh upvotes
+    slim = tuple(make_entry(rank=i, title=e.title, id=e.id, upvotes=(e.upvotes or 0) + 5)
+                 for i, e in enumerate(listed.entries, start=1))
+    store.save(dataclasses.replace(listed, listing="hf-daily-recent", date=dt.date(2026, 8, 20), entries=slim,
+                                   window=(dt.date(2026, 8, 19), dt.date(2026, 8, 19))))
+    config = small_feeds(store.root)
+    out = tmp_path / "site"
+    build_site(config, out, base_url=BASE_URL)
+    store.save(store.load_path(files[-1]))
+    result = build_site(config, out, base_url=BASE_URL)
+    assert not result.updated and "day/2026-08-21.html" in result.written
+    build_site(config, tmp_path / "fresh", base_url=BASE_URL)
+    assert same_files(out, tmp_path / "fresh")
+
+
 def test_build_refuses_a_foreign_folder_and_a_bad_base_url(real_store, tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
