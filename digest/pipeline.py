@@ -81,12 +81,13 @@ def _load(store, listing, day):
     return snapshot
 
 
-def with_details(store, snapshot):
+def with_details(store, snapshot, load=None):
     """A re-observation snapshot with each paper's details from its list-day snapshot
 
     Re-observations store only what moves (fetch._recent); the title, authors, abstract,
     links and summary come from the newest list of the window that shows the paper, the
     same list the re-observation took it from. Other snapshots are returned as they are.
+    `load(listing, day)` reads a list (default: Store.load); the site passes a cached one.
     """
     if not snapshot.window or not snapshot.listing.endswith(RECENT_SUFFIX):
         return snapshot
@@ -94,7 +95,7 @@ def with_details(store, snapshot):
     first, last = snapshot.window
     details = {}
     for n in range((last - first).days + 1):
-        listed = store.load(base, last - dt.timedelta(days=n))
+        listed = (load or store.load)(base, last - dt.timedelta(days=n))
         for entry in listed.entries if listed else ():
             details.setdefault(entry.key, entry)
     return fill_details(snapshot, details)

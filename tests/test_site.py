@@ -391,7 +391,7 @@ def test_a_damaged_or_stale_state_is_not_trusted(real_store, tmp_path, damage, u
     assert same_files(out, tmp_path / "fresh")
 
 
-def test_a_re_observation_to_fill_in_makes_an_update_build_everything(real_store, tmp_path):
+def test_an_update_completes_re_observations_like_a_fresh_build(real_store, tmp_path):
     import dataclasses
 
     from digest.models import make_entry
@@ -408,9 +408,13 @@ def test_a_re_observation_to_fill_in_makes_an_update_build_everything(real_store
     build_site(config, out, base_url=BASE_URL)
     store.save(store.load_path(files[-1]))
     result = build_site(config, out, base_url=BASE_URL)
-    assert not result.updated and "day/2026-08-21.html" in result.written
+    assert result.updated and "day/2026-08-21.html" in result.written
     build_site(config, tmp_path / "fresh", base_url=BASE_URL)
     assert same_files(out, tmp_path / "fresh")
+    # The re-observed papers keep their details: the Aug 19 list's first paper, +5 upvotes.
+    first = listed.entries[0]
+    page = (out / "paper" / f"{paper_slug(first.id)}.html").read_text()
+    assert first.authors[0] in page and f">{first.upvotes + 5}<" in page
 
 
 def test_build_refuses_a_foreign_folder_and_a_bad_base_url(real_store, tmp_path):

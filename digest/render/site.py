@@ -31,7 +31,7 @@ import orjson
 from digest.diff import make_digest
 from digest.errors import DigestError, NoDataError, SiteError, StoreError
 from digest.history import load_history
-from digest.pipeline import fill_details
+from digest.pipeline import with_details
 from digest.render import make_env, templates_dir
 from digest.render.markdown import LINK_LABELS
 from digest.render.text import long_date, plural, short_authors, short_summary
@@ -179,7 +179,7 @@ def collect_archive(config, store=None, state=None):
 
     With the last build's `state`, only the days whose inputs changed (and the recent days
     the feeds show) are read and computed; the rest comes from the state. When the state
-    cannot serve (every day changed, a re-observation to fill in), everything is computed.
+    cannot serve (every day changed, a paper it does not know), everything is computed.
     """
     store = store or Store(config.data_dir)
     history = load_history(store)
@@ -196,7 +196,7 @@ def collect_archive(config, store=None, state=None):
             return _update_archive(store, history, config, files_by_day, day_keys, state)
         except _Stale:
             pass
-    digests, seen, latest = _compute_days(store, history, config, days, files_by_day, {}, {})
+    digests, seen, latest = _compute_days(store, history, config, days, files_by_day, {}, _Lists(store))
     counts = {day: DayCount(len(d.new), len(d.trending)) for day, d in digests.items()}
     papers = _make_papers(history, latest)
     return Archive(days=tuple(days), digests=digests, seen=seen, papers=papers, day_keys=day_keys,
@@ -256,37 +256,57 @@ def _day_keys(days, files_by_day, stamps, history, config):
     return keys
 
 
-def _compute_days(store, history, config, days, files_by_day, previous, full):
+class _Lists:
+    """Stored snapshots read through load_snapshot, the recent ones kept for re-observations
+
+    A re-observation keeps only what moves; its papers' details come from the lists of its
+    window, exactly as pipeline.with_details gives them to `digest diff`, so a full build,
+    an update and the command line agree. Each list is read once while it is recent.
+    """
+
+    KEEP = 64  # lists kept: several windows' worth (window_days is 7 by default)
+
+    def __init__(self, store):
+        self.store = store
+        self.kept = {}
+
+    def load(self, path):
+        """The snapshot at path, a re-observation completed from its window's lists"""
+        return with_details(self.store, load_snapshot(self.store, path), load=self._list)
+
+    def _list(self, listing, day):
+        key = (listing, day)
+        if key not in self.kept:
+            path = self.store.path(listing, day)
+            self.kept[key] = load_snapshot(self.store, path) if path.exists() else None
+            if len(self.kept) > self.KEEP:
+                del self.kept[next(iter(self.kept))]  # the oldest read
+        return self.kept[key]
+
+
+def _compute_days(store, history, config, days, files_by_day, previous, lists):
     """Digests, papers seen and latest entries of `days`, in order
 
-    previous: listing -> its snapshot before the first day (updated in place); full: entry
-    key -> the newest complete entry of a listing's own list, or None when unknown (an update),
-    in which case a re-observation to fill in makes the update give up.
+    previous: listing -> its snapshot before the first day (updated in place); lists: the
+    _Lists that reads the snapshots and completes re-observations.
     """
     digests, seen, latest = {}, {}, {}
     for day in days:
         today = {}
         for path in files_by_day[day]:
-            snapshot = load_snapshot(store, path)
-            if snapshot.window:
-                if full is None:
-                    raise _Stale("a re-observation needs every earlier list")
-                # Re-observations keep only what moves; their lists were read on earlier days.
-                snapshot = fill_details(snapshot, full)
+            snapshot = lists.load(path)
             today[snapshot.listing] = snapshot
         before = {listing: previous.get(listing) for listing in today}
         digests[day] = make_digest(day, history, today, before, config.trending, config.digest.top_items)
-        seen[day] = _latest_entries(day, today, history, latest, full)
+        seen[day] = _latest_entries(day, today, history, latest)
         previous.update(today)
     return digests, seen, latest
 
 
-def _latest_entries(day, today, history, latest, full):
+def _latest_entries(day, today, history, latest):
     """Record each paper's entry of `day` in `latest` (the best-ranked one); the keys seen, in order"""
     keys = []
     for listing in sorted(today):
-        if full is not None and not today[listing].window:
-            full.update((e.key, e) for e in today[listing].entries)
         for entry in today[listing].entries:
             key = history.key_of(entry)
             if key not in latest or latest[key][0] < day or latest[key][1].rank > entry.rank:
@@ -332,8 +352,9 @@ def _update_archive(store, history, config, files_by_day, day_keys, state):
     if start < 1:
         raise _Stale("every day changed")
     fresh = days[start:]
-    previous = _previous_snapshots(store, files_by_day, fresh[0])
-    digests, seen_now, latest = _compute_days(store, history, config, fresh, files_by_day, previous, None)
+    lists = _Lists(store)
+    previous = _previous_snapshots(lists, files_by_day, fresh[0])
+    digests, seen_now, latest = _compute_days(store, history, config, fresh, files_by_day, previous, lists)
     seen = {day: state.days[day][1] for day in days[:start]} | seen_now
     counts = {day: state.days[day][2] for day in days[:start]}
     counts |= {day: DayCount(len(d.new), len(d.trending)) for day, d in digests.items()}
@@ -343,7 +364,7 @@ def _update_archive(store, history, config, files_by_day, day_keys, state):
     known = {key: state.papers[key] for key in history.observations if key not in latest and key in state.papers}
     if len(known) + len(latest) != len(history.observations):
         raise _Stale("a paper the last build did not know")
-    _load_latest(store, history, files_by_day, touched - latest.keys(), latest)
+    _load_latest(lists, history, files_by_day, touched - latest.keys(), latest)
     papers = _make_papers(history, latest, known)
     index = _keyword_index(papers)
     topics = _topics(papers, index)
@@ -353,7 +374,7 @@ def _update_archive(store, history, config, files_by_day, day_keys, state):
                if (topics[f][:2] if f in topics else None) != state.topics.get(f)}
     touched |= {key for f in retopic for key in index[1].get(f, ())}
     if touched - latest.keys():
-        _load_latest(store, history, files_by_day, touched - latest.keys(), latest)
+        _load_latest(lists, history, files_by_day, touched - latest.keys(), latest)
         papers = _make_papers(history, latest, known)  # the same keywords (Known kept them): same topics
     keywords = {k.casefold() for key in touched for k in papers[key].entry.keywords}
     # Before too: a paper gone with a deleted day leaves its topics.
@@ -366,15 +387,13 @@ def _update_archive(store, history, config, files_by_day, day_keys, state):
                    topics=topics, scope=scope)
 
 
-def _previous_snapshots(store, files_by_day, day):
+def _previous_snapshots(lists, files_by_day, day):
     """listing -> its latest snapshot before `day` (what the first recomputed day is compared with)"""
     previous = {}
     for listing_days in _days_by_folder(files_by_day).values():
         earlier = [path for d, path in listing_days if d < day]
         if earlier:
-            snapshot = load_snapshot(store, earlier[-1])
-            if snapshot.window:
-                raise _Stale("a re-observation before the first changed day")
+            snapshot = lists.load(earlier[-1])
             previous[snapshot.listing] = snapshot
     return previous
 
@@ -398,7 +417,7 @@ def _days_by_folder(files_by_day):
     return folders
 
 
-def _load_latest(store, history, files_by_day, keys, latest):
+def _load_latest(lists, history, files_by_day, keys, latest):
     """Add to `latest` the entry of each paper's last sighting, reading only the days those were on"""
     wanted = defaultdict(set)
     for key in keys:
@@ -406,12 +425,10 @@ def _load_latest(store, history, files_by_day, keys, latest):
     for day, found in sorted(wanted.items()):
         today = {}
         for path in files_by_day[day]:
-            snapshot = load_snapshot(store, path)
-            if snapshot.window:
-                raise _Stale("a paper last seen in a re-observation")
+            snapshot = lists.load(path)
             today[snapshot.listing] = snapshot
         entries = {}
-        _latest_entries(day, today, history, entries, None)
+        _latest_entries(day, today, history, entries)
         latest.update((key, entries[key]) for key in found)
 
 
