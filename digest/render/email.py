@@ -30,7 +30,7 @@ from markupsafe import Markup, escape
 from digest.errors import EmailSetupError
 from digest.render import make_env, templates_dir
 from digest.render.markdown import LINK_LABELS
-from digest.render.text import long_date, plural, short_authors, short_date, short_summary
+from digest.render.text import byline, long_date, plural, short_date, short_summary
 from digest.text import clean_text, safe_url, title_key
 
 # Gmail clips a message whose HTML is over about 102 KB and hides the rest (footer and
@@ -284,11 +284,7 @@ class PaperCard:
     def of(cls, item, settings, reasons=()):
         e = item.entry
         links = tuple((label, e.links[kind]) for kind, label in LINK_LABELS if safe_url(e.links.get(kind)))
-        parts = [short_authors(e, settings.max_authors), e.organization]
-        if e.upvotes is not None:
-            parts.append(plural(e.upvotes, "upvote"))
-        if e.comments:
-            parts.append(plural(e.comments, "comment"))
+        parts = byline(e, settings.max_authors)
         return cls(
             title=clean_text(e.title) or "(untitled)",
             url=links[0][1] if links else None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from digest.render import make_env
-from digest.render.text import plural, short_authors
+from digest.render.text import byline, plural
 
 LINK_LABELS = (("hf", "Hugging Face"), ("arxiv", "arXiv"), ("pdf", "PDF"), ("code", "Code"), ("project", "Project"))
 
@@ -25,12 +25,7 @@ class MarkdownPage:
         return next((url for _, url in self.links(entry)), None)
 
     def byline(self, entry):
-        parts = [short_authors(entry, self.settings.max_authors), entry.organization]
-        if entry.upvotes is not None:
-            parts.append(plural(entry.upvotes, "upvote"))
-        if entry.comments:
-            parts.append(plural(entry.comments, "comment"))
-        return [p for p in parts if p]
+        return byline(entry, self.settings.max_authors)
 
 
 def render_markdown(digest, config):

@@ -34,7 +34,7 @@ from digest.history import load_history
 from digest.pipeline import with_details
 from digest.render import make_env, templates_dir
 from digest.render.markdown import LINK_LABELS
-from digest.render.text import long_date, plural, short_authors, short_summary
+from digest.render.text import byline, long_date, plural, short_summary
 from digest.render.text import short_date as _uncached_short_date
 from digest.models import SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Entry, Snapshot, Source, check_listing
 from digest.store import Store, write_atomic
@@ -609,12 +609,7 @@ class Page:
         return [(label, url) for kind, label in LINK_LABELS if (url := safe_url(entry.links.get(kind)))]
 
     def byline(self, entry, most=3):
-        parts = [short_authors(entry, most), entry.organization]
-        if entry.upvotes is not None:
-            parts.append(plural(entry.upvotes, "upvote"))
-        if entry.comments:
-            parts.append(plural(entry.comments, "comment"))
-        return [p for p in parts if p]
+        return byline(entry, most)
 
     def summary(self, entry):
         return short_summary(entry, 2)

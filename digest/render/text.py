@@ -36,6 +36,16 @@ def short_authors(entry, most=3):
     return ", ".join(names[:most]) + f" and {total - most} more"
 
 
+def byline(entry, most=3):
+    """The parts of a paper's byline: authors, organization, upvotes, comments (those known)"""
+    parts = [short_authors(entry, most), entry.organization]
+    if entry.upvotes is not None:
+        parts.append(plural(entry.upvotes, "upvote"))
+    if entry.comments:
+        parts.append(plural(entry.comments, "comment"))
+    return [p for p in parts if p]
+
+
 def short_summary(entry, sentences=2):
     """The AI summary when the source has one, else the abstract's first sentences"""
     text = entry.ai_summary or entry.abstract or ""
