@@ -277,7 +277,6 @@ def send(ctx, day, dry_run):
         digest send --dry-run
         digest send --date 2026-08-20
     """
-    from digest.errors import DeliveryError
     from digest.mail import send_digest
 
     try:
@@ -285,10 +284,9 @@ def send(ctx, day, dry_run):
     except DigestError as e:
         raise fail(e) from e
     click.echo(report.summary())
-    failed = report.count("failed")
-    if failed:
-        tried = failed + report.count("sent")
-        raise fail(DeliveryError(f"{failed} of {tried} messages failed (see FAILED above); the others were sent"))
+    error = report.delivery_error(hint=" (see FAILED above)")
+    if error:
+        raise fail(error)
 # --- site and feeds -------------------------------------------------------------------
 
 

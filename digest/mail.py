@@ -23,7 +23,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from digest.errors import (EmailSetupError, LedgerError, SmtpAuthError, SmtpConnectError, SmtpTlsError)
+from digest.errors import DeliveryError, EmailSetupError, LedgerError, SmtpAuthError, SmtpConnectError, SmtpTlsError
 from digest.pipeline import digest_for
 from digest.render.email import (EmailRenderer, Subscriber, check_address, check_unsubscribe, mask_address,
                                  recipient_token)
@@ -460,6 +460,14 @@ class SendReport:
             ("would-send", "to send"), ("sent", "sent"), ("already-sent", "already sent"),
             ("skipped", "skipped (nothing matches)"), ("failed", "failed")) if self.count(s)]
         return f"{self.date}: " + (", ".join(parts) or "no subscribers")
+
+    def delivery_error(self, hint=""):
+        """The DeliveryError a run with refused recipients exits with, or None"""
+        failed = self.count("failed")
+        if not failed:
+            return None
+        tried = failed + self.count("sent")
+        return DeliveryError(f"{failed} of {tried} messages failed{hint}; the others were sent")
 
 
 def send_digest(config, day=None, *, dry_run=False, env=None, progress=None, now=None, sleep=time.sleep,

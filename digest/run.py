@@ -21,12 +21,6 @@ from digest.errors import DigestError, NoDataError
 STEPS = ("fetch", "digest", "site", "email")
 
 
-class SiteUnavailable(DigestError):
-    """This build of digest has no site builder (digest.render.site is missing)"""
-
-    exit_code = 10
-
-
 @dataclass(frozen=True)
 class Failure:
     """A step that failed, and why"""
@@ -219,13 +213,9 @@ def run_daily(config, day=None, *, out=Path("site"), base_url=None, search=None,
         progress(f"sending the email of {day}")
         try:
             report["send"] = send_digest(config, day, env=env, progress=send_progress)
-            failed = report["send"].count("failed")
-            if failed:
-                from digest.errors import DeliveryError
-
-                tried = failed + report["send"].count("sent")
-                failures.append(Failure("email", DeliveryError(f"{failed} of {tried} messages failed;"
-                                                               " the others were sent")))
+            error = report["send"].delivery_error()
+            if error:
+                failures.append(Failure("email", error))
         except DigestError as e:
             failures.append(Failure("email", e))
     return RunReport(**report, notes=tuple(notes), failures=tuple(failures))
@@ -233,10 +223,8 @@ def run_daily(config, day=None, *, out=Path("site"), base_url=None, search=None,
 
 def _configured_site_url(config):
     """[site] base_url when the operator set one (the default is the local preview's)"""
-    site = getattr(config, "site", None)
-    if site is None or site.base_url == type(site)().base_url:
-        return None
-    return site.base_url
+    site = config.site
+    return None if site.base_url == type(site)().base_url else site.base_url
 
 
 def _day_digest(config, day):
@@ -249,10 +237,8 @@ def _day_digest(config, day):
 
 
 def _build_site(config, out, base_url, search):
-    try:
-        from digest.render.site import build_site
-    except ImportError as e:
-        raise SiteUnavailable(f"cannot build the site: this version of digest has no site builder ({e})") from None
+    from digest.render.site import build_site
+
     return build_site(config, out, base_url=base_url, search=search)
 
 

@@ -113,12 +113,17 @@ def grow(server, run_day, days, per_day=10):
     server.sources.trending = sorted(everything, key=lambda i: -i["paper"]["upvotes"])[:20]
 
 
-def test_three_daily_runs_with_growing_upvotes_give_trending_papers_with_gains(run, server, tmp_path):
+def fetch_three_days(run, server, tmp_path, *listings):
+    """Daily fetches on Aug 19, 20 and 21 from a server whose upvotes grow by 10 a day"""
     days = [dt.date(2026, 8, 19), dt.date(2026, 8, 20), dt.date(2026, 8, 21)]
     configure(tmp_path / "digest.toml", server.url, window_days=7)
     for day in days:
         grow(server, day, days)
-        run("fetch", "--date", day, "--listing", "hf-daily", "--listing", "hf-trending")
+        run("fetch", "--date", day, *(arg for name in listings for arg in ("--listing", name)))
+
+
+def test_three_daily_runs_with_growing_upvotes_give_trending_papers_with_gains(run, server, tmp_path):
+    fetch_three_days(run, server, tmp_path, "hf-daily", "hf-trending")
 
     digest = json.loads(run("diff", "--date", "2026-08-21", "--json").stdout)
     trending = {t["id"]: t for t in digest["trending"]}
@@ -143,11 +148,7 @@ def test_three_daily_runs_with_growing_upvotes_give_trending_papers_with_gains(r
 
 def test_a_papers_history_grows_one_observation_per_day(run, server, tmp_path):
     """The README's example: what history holds for one paper after three daily runs"""
-    days = [dt.date(2026, 8, 19), dt.date(2026, 8, 20), dt.date(2026, 8, 21)]
-    configure(tmp_path / "digest.toml", server.url, window_days=7)
-    for day in days:
-        grow(server, day, days)
-        run("fetch", "--date", day, "--listing", "hf-daily")
+    fetch_three_days(run, server, tmp_path, "hf-daily")
     history = load_history(Store(run.data_dir))
     # ASI-Bench: rank 1 of the Aug 19 list with 38 upvotes; +10 a day on the server. On Aug 21
     # five papers of the Aug 20 list have more (92, 74, 59, 59 and 54 recorded, +10 each).
@@ -506,11 +507,7 @@ def test_import_reads_an_arxiv_feed_file(run):
 def test_the_site_shows_re_observed_papers_whole_with_their_history(run, server, tmp_path):
     import lxml.html
 
-    days = [dt.date(2026, 8, 19), dt.date(2026, 8, 20), dt.date(2026, 8, 21)]
-    configure(tmp_path / "digest.toml", server.url, window_days=7)
-    for day in days:
-        grow(server, day, days)
-        run("fetch", "--date", day, "--listing", "hf-daily")
+    fetch_three_days(run, server, tmp_path, "hf-daily")
     run("build", "--out", tmp_path / "site", "--no-search")
     page = lxml.html.fromstring((tmp_path / "site" / "paper" / "2608.17271.html").read_bytes())
     text = page.text_content()
