@@ -72,7 +72,8 @@ def site_rows(data, out, one_day, label):
 def hugo_tree(data, folder):
     """A Hugo site with one content file per page digest builds: papers, days, weeks, months"""
     from digest.config import Config
-    from digest.render.site import collect_archive, iso_week, month_of
+    from digest.incremental import collect_archive
+    from digest.archive import iso_week, month_of
 
     archive = collect_archive(Config(data_dir=Path(data)))
     shutil.rmtree(folder, ignore_errors=True)

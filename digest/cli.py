@@ -304,7 +304,7 @@ def build(ctx, out, base_url, search):
     \b
         digest build --out site --base-url https://example.org/digest/
     """
-    from digest.render.site import build_site
+    from digest.publish.site import build_site
 
     try:
         result = build_site(ctx.config, out, base_url=base_url, search=search)
@@ -326,7 +326,7 @@ def serve(folder, port):
     \b
         digest serve --dir site --port 8000
     """
-    from digest.render.site import serve as make_server
+    from digest.publish.serve import serve as make_server
 
     try:
         server = make_server(folder, port)

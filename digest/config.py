@@ -62,7 +62,7 @@ class EmailSettings:
     from_address: str | None = None
     from_name: str | None = None
     base_url: str | None = None
-    day_url: str = "{base_url}/day/{date}.html"  # the site's page of a day (digest/render/site.py)
+    day_url: str = "{base_url}/day/{date}.html"  # the site's page of a day (digest/render/pages.py)
     list_id: str | None = None
     unsubscribe_mailto: str | None = None
     unsubscribe_url: str | None = None

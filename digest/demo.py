@@ -45,7 +45,7 @@ def run_demo(out):
         write_atomic(out / "markdown" / f"{day}.md", render_markdown(digest, config))
         write_atomic(out / "json" / f"{day}.json", dump_json(digest.to_dict()))
     latest = days[-1]
-    from digest.render.site import build_site
+    from digest.publish.site import build_site
 
     build_site(config, out / "site")
     outputs = (

@@ -37,7 +37,7 @@ class RunReport:
     fetch: object = None  # digest.fetch.FetchReport
     digest: object = None  # digest.models.Digest of the run's day, when it has data
     markdown: str | None = None  # the day's digest as Markdown
-    site: object = None  # digest.render.site.BuildResult
+    site: object = None  # digest.publish.site.BuildResult
     site_out: Path | None = None
     send: object = None  # digest.mail.SendReport
     notes: tuple[tuple[str, str], ...] = ()  # (step, why it did nothing) for steps that had nothing to do
@@ -237,7 +237,7 @@ def _day_digest(config, day):
 
 
 def _build_site(config, out, base_url, search):
-    from digest.render.site import build_site
+    from digest.publish.site import build_site
 
     return build_site(config, out, base_url=base_url, search=search)
 

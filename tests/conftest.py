@@ -139,7 +139,7 @@ def real_store(tmp_path_factory):
 def real_site(real_store, tmp_path_factory):
     """The site built from every recorded fixture, with a base URL under a sub-path"""
     from digest.config import Config
-    from digest.render.site import build_site
+    from digest.publish.site import build_site
 
     out = tmp_path_factory.mktemp("site") / "site"
     build_site(Config(data_dir=real_store.root), out, base_url=BASE_URL)
@@ -152,7 +152,7 @@ def hostile_site(tmp_path_factory):
     import json
 
     from digest.config import Config
-    from digest.render.site import build_site
+    from digest.publish.site import build_site
     from digest.store import Store
 
     root = tmp_path_factory.mktemp("hostile")

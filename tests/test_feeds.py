@@ -10,7 +10,7 @@ from lxml import etree
 
 from conftest import BASE_URL, HOSTILE_TITLE
 from digest.config import Config, SiteSettings
-from digest.render.site import build_site
+from digest.publish.site import build_site
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 FEEDS = ("daily", "papers")

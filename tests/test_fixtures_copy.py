@@ -7,7 +7,7 @@ from conftest import SHARED_FIXTURES, VENDORED_FIXTURES
 
 def files(root):
     return {p.relative_to(root).as_posix(): p.read_bytes()
-            for folder in ("hf-daily", "page-text") for p in sorted((root / folder).glob("*"))}
+            for folder in ("hf-daily", "page-text", "hf-replay") for p in sorted((root / folder).rglob("*")) if p.is_file()}
 
 
 def test_copy_is_complete_and_identical():

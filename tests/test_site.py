@@ -14,7 +14,9 @@ from conftest import BASE_URL, HOSTILE_TITLE, ROOT, hf_files, tree_hash
 from digest.config import Config
 from digest.errors import SiteError
 from digest.models import Entry, Observation
-from digest.render.site import build_site, paper_chart, paper_slug
+from digest.publish.site import build_site
+from digest.render.chart import paper_chart
+from digest.archive import paper_slug
 
 import datetime as dt
 
@@ -212,7 +214,7 @@ def test_hostile_text_is_harmless_everywhere(hostile_site):
 
 
 def test_links_are_checked_again_at_render():
-    from digest.render.site import Page, SiteInfo
+    from digest.render.pages import Page, SiteInfo
 
     entry = Entry(rank=1, title="t", links={"code": "javascript:alert(1)", "hf": "https://huggingface.co/x",
                                             "project": "data:text/html,x"})

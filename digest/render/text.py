@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Characters that change meaning anywhere in a Markdown line (emphasis, links, tables,
@@ -61,6 +62,8 @@ def long_date(day):
     return f"{day:%A}, {day.day} {day:%B %Y}"
 
 
+# A site has a few thousand distinct days; formatting each once saves a second on a big build.
+@functools.lru_cache(maxsize=None)
 def short_date(day):
     """'21 Aug 2026'"""
     return f"{day.day} {day:%b %Y}"

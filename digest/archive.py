@@ -1,0 +1,188 @@
+"""The archive as the site shows it: papers, days, topics and page names (values only, no I/O)
+
+`digest.incremental` computes an `Archive` from the store; `digest.render` turns it into
+pages and feeds. Everything here is a value or a pure function of values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+TOPIC_MIN_PAPERS = 2
+
+
+class Paper(NamedTuple):
+    """A paper as its page shows it: its latest entry and every observation"""
+
+    # A NamedTuple: every build makes one per paper (38,000 on a 3-year history), and an
+    # update that changes a hundred of them should not spend its time building the rest.
+    key: str
+    slug: str
+    entry: object  # the Entry of its latest sighting
+    observations: tuple  # Observation(day, listing, rank, upvotes), sorted
+
+    @property
+    def first_seen(self):
+        return self.observations[0].day
+
+    @property
+    def last_seen(self):
+        return self.observations[-1].day
+
+    @property
+    def peak_upvotes(self):
+        ups = [o.upvotes for o in self.observations if o.upvotes is not None]
+        return max(ups) if ups else None
+
+
+class Known(NamedTuple):
+    """A paper's latest entry as the last build remembered it: enough for lists and topics"""
+
+    title: str
+    keywords: tuple
+
+
+class DayCount(NamedTuple):
+    """How many new and trending papers a day had (the archive page lists every day's)"""
+
+    new: int
+    trending: int
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The pages a build makes contexts for; None means every page of that kind"""
+
+    days: frozenset | None = None
+    periods: frozenset | None = None  # "week/2026-W01", "month/2026-01"
+    papers: frozenset | None = None  # paper keys
+    topics: frozenset | None = None  # casefolded keywords
+
+    def wants(self, kind, name):
+        chosen = getattr(self, kind)
+        return chosen is None or name in chosen
+
+
+EVERYTHING = Scope()
+
+
+@dataclass(frozen=True)
+class Archive:
+    """Everything the site shows, computed once from the store"""
+
+    days: tuple  # every day with a snapshot, sorted
+    digests: dict  # day -> Digest: every day on a full build, the recomputed days on an update
+    seen: dict  # day -> tuple of paper keys seen that day, by (listing, rank)
+    papers: dict  # key -> Paper (its entry is Known when an update did not load it)
+    day_keys: dict = field(default_factory=dict)  # day -> fingerprint of every input its digest depends on
+    counts: dict = field(default_factory=dict)  # day -> DayCount
+    topics: dict = field(default_factory=dict)  # casefolded keyword -> (slug, shown name, paper keys)
+    scope: Scope = EVERYTHING  # the pages whose inputs may have changed since the last build
+
+
+@dataclass(frozen=True)
+class BuildState:
+    """What the last build remembers of its archive, saved in its manifest
+
+    Every day is keyed by the chained fingerprint of its inputs, so a day whose key is
+    unchanged is known to have the same digest, papers seen and counts as last time.
+    """
+
+    days: dict  # day -> (key, seen keys, DayCount)
+    papers: dict  # key -> Known, or the [title, keywords] list it is made from
+    topics: dict  # casefolded keyword -> (slug, name)
+
+    @classmethod
+    def from_json(cls, data):
+        """The state saved by the last build; ValueError when it is not well-formed"""
+        try:
+            days = {dt.date.fromisoformat(day): (key, tuple(seen), DayCount(int(new), int(trending)))
+                    for day, (key, seen, new, trending) in data["days"].items()}
+            papers = data["papers"]
+            # Checked, not rebuilt: Known tuples are made from these lists when papers are.
+            if not all(type(v) is list and len(v) == 2 and type(v[1]) is list for v in papers.values()):
+                raise ValueError("papers")
+            topics = {folded: (slug, name) for folded, (slug, name) in data["topics"].items()}
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise ValueError(f"damaged build state ({e})") from None
+        return cls(days=days, papers=papers, topics=topics)
+
+    @classmethod
+    def of(cls, archive):
+        """The state to save after building `archive`"""
+        topics = {folded: (slug, name) for folded, (slug, name, _) in archive.topics.items()}
+        return cls(days={day: (archive.day_keys[day], archive.seen[day], archive.counts[day])
+                         for day in archive.days},
+                   papers={key: p.entry if type(p.entry) is Known else Known(p.entry.title, tuple(p.entry.keywords))
+                           for key, p in archive.papers.items()},
+                   topics=topics)
+
+    def to_json(self):
+        return {"days": {day.isoformat(): [key, list(seen), count.new, count.trending]
+                         for day, (key, seen, count) in self.days.items()},
+                "papers": self.papers,  # Known tuples: _json_default writes them as lists
+                "topics": {folded: list(v) for folded, v in self.topics.items()}}
+
+
+_UNSAFE = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(text, most=60):
+    """ascii-lower-dashed text for a file name; empty when nothing is left"""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+    return _UNSAFE.sub("-", folded).strip("-")[:most].strip("-")
+
+
+def _short_hash(text):
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=4).hexdigest()
+
+
+def paper_slug(key):
+    """File name of a paper page: its arXiv id ('/' made safe), else a hash and its title"""
+    if not key.startswith("title:"):
+        return key.replace("/", "_")
+    words = slugify(key[len("title:"):])
+    return f"t-{_short_hash(key)}" + (f"-{words}" if words else "")
+
+
+@functools.lru_cache(maxsize=None)
+def topic_slug(keyword):
+    words = slugify(keyword)
+    return words if words and words == keyword.casefold().replace(" ", "-") else \
+        f"{words or 'topic'}-{_short_hash(keyword.casefold())}"
+
+
+def iso_week(day):
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def month_of(day):
+    return f"{day.year}-{day.month:02d}"
+
+
+def _keyword_index(papers):
+    """(casefolded keyword -> its first spelling, casefolded keyword -> keys of the papers that have it)"""
+    names, found = {}, defaultdict(list)
+    for paper in papers.values():
+        for keyword in dict.fromkeys(paper.entry.keywords):
+            folded = keyword.casefold()
+            names.setdefault(folded, keyword)
+            found[folded].append(paper.key)
+    return names, found
+
+
+def _topics(papers, index=None):
+    """casefolded keyword -> (slug, shown name, paper keys), for keywords of two papers or more"""
+    names, found = index or _keyword_index(papers)
+    return {folded: (topic_slug(names[folded]), names[folded], tuple(keys))
+            for folded, keys in found.items() if len(keys) >= TOPIC_MIN_PAPERS}
+
+

@@ -1,0 +1,307 @@
+"""The archive computed from the store, in full or from the last build's state (what changed)
+
+`collect_archive` reads the history once and each snapshot file once and computes each
+day's Digest. With the last build's `BuildState`, only the days whose inputs changed (and
+the recent days the feeds show) are read and computed; the rest comes from the state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from pathlib import Path
+
+import orjson
+
+from digest.archive import (Archive, DayCount, Known, Paper, Scope, _keyword_index, _topics,
+                            iso_week, month_of, paper_slug)
+from digest.diff import make_digest
+from digest.errors import NoDataError, SiteError, StoreError
+from digest.history import load_history
+from digest.pipeline import with_details
+from digest.store import Store, load_snapshot, write_atomic
+
+
+class _Stale(Exception):
+    """The last build's state cannot be used for this update: build everything"""
+
+
+def collect_archive(config, store=None, state=None):
+    """Read the history and the snapshots and compute each day's Digest
+
+    With the last build's `state`, only the days whose inputs changed (and the recent days
+    the feeds show) are read and computed; the rest comes from the state. When the state
+    cannot serve (every day changed, a paper it does not know), everything is computed.
+    """
+    store = store or Store(config.data_dir)
+    history = load_history(store)
+    days = history.days()
+    if not days:
+        raise NoDataError(f"no snapshots in {store.snapshots} yet: run 'digest import' or 'digest fetch' first")
+    files_by_day = defaultdict(list)
+    for _, day, path in store.files():
+        files_by_day[day].append(path)
+    stamps = _stamp_files(store, files_by_day)
+    day_keys = _day_keys(days, files_by_day, stamps, history, config)
+    if state is not None:
+        try:
+            return _update_archive(store, history, config, files_by_day, day_keys, state)
+        except _Stale:
+            pass
+    digests, seen, latest = _compute_days(store, history, config, days, files_by_day, {}, _Lists(store))
+    counts = {day: DayCount(len(d.new), len(d.trending)) for day, d in digests.items()}
+    papers = _make_papers(history, latest)
+    return Archive(days=tuple(days), digests=digests, seen=seen, papers=papers, day_keys=day_keys,
+                   counts=counts, topics=_topics(papers))
+
+
+HASHES_FILE = Path(".cache") / "snapshot-hashes.json"
+
+
+def _stamp_files(store, files_by_day):
+    """snapshot path -> [size, mtime_ns, content hash], hashing only files whose size or mtime changed
+
+    The hashes are kept beside the history index (<data-dir>/.cache/), not in the site's
+    manifest: mtimes differ between two copies of the same data, and manifests should not.
+    """
+    path = store.root / HASHES_FILE
+    try:
+        old = orjson.loads(path.read_bytes())
+        old = old if isinstance(old, dict) else {}
+    except (OSError, orjson.JSONDecodeError):
+        old = {}
+    stamps = {}
+    for paths in files_by_day.values():
+        for snapshot in paths:
+            rel = f"{snapshot.parent.name}/{snapshot.name}"
+            try:
+                stat = snapshot.stat()
+                cached = old.get(rel)
+                if isinstance(cached, list) and len(cached) == 3 and cached[:2] == [stat.st_size, stat.st_mtime_ns]:
+                    stamps[rel] = cached
+                    continue
+                raw = snapshot.read_bytes()
+            except OSError as e:
+                raise StoreError(f"{snapshot}: cannot read ({e.strerror})") from None
+            stamps[rel] = [stat.st_size, stat.st_mtime_ns, hashlib.blake2b(raw, digest_size=16).hexdigest()]
+    if stamps != old:
+        try:
+            write_atomic(path, orjson.dumps(stamps, option=orjson.OPT_SORT_KEYS))
+        except OSError:
+            pass  # only saves time: a read-only data folder builds all the same
+    return stamps
+
+
+def _day_keys(days, files_by_day, stamps, history, config):
+    """day -> a chained hash of the snapshots up to that day, the aliases that apply and the settings"""
+    # A day's digest depends on the snapshots up to that day, the aliases of id-less titles
+    # and the settings, nothing later: a chained hash of those lets a rebuild skip unchanged days.
+    aliases = sorted((key, history.aliases[key]) for key in history.keyless if key in history.aliases)
+    chain = hashlib.blake2b(repr((aliases, config.trending, config.digest)).encode(), digest_size=16)
+    keys = {}
+    for day in days:
+        for path in files_by_day[day]:
+            rel = f"{path.parent.name}/{path.name}"
+            # Content, not mtimes: two builds of the same data write the same manifest too.
+            chain.update(f"{rel}:{stamps[rel][2]};".encode())
+        keys[day] = chain.hexdigest()
+    return keys
+
+
+class _Lists:
+    """Stored snapshots read through load_snapshot, the recent ones kept for re-observations
+
+    A re-observation keeps only what moves; its papers' details come from the lists of its
+    window, exactly as pipeline.with_details gives them to `digest diff`, so a full build,
+    an update and the command line agree. Each list is read once while it is recent.
+    """
+
+    KEEP = 64  # lists kept: several windows' worth (window_days is 7 by default)
+
+    def __init__(self, store):
+        self.store = store
+        self.kept = {}
+
+    def load(self, path):
+        """The snapshot at path, a re-observation completed from its window's lists"""
+        return with_details(self.store, load_snapshot(self.store, path), load=self._list)
+
+    def _list(self, listing, day):
+        key = (listing, day)
+        if key not in self.kept:
+            path = self.store.path(listing, day)
+            self.kept[key] = load_snapshot(self.store, path) if path.exists() else None
+            if len(self.kept) > self.KEEP:
+                del self.kept[next(iter(self.kept))]  # the oldest read
+        return self.kept[key]
+
+
+def _compute_days(store, history, config, days, files_by_day, previous, lists):
+    """Digests, papers seen and latest entries of `days`, in order
+
+    previous: listing -> its snapshot before the first day (updated in place); lists: the
+    _Lists that reads the snapshots and completes re-observations.
+    """
+    digests, seen, latest = {}, {}, {}
+    for day in days:
+        today = {}
+        for path in files_by_day[day]:
+            snapshot = lists.load(path)
+            today[snapshot.listing] = snapshot
+        before = {listing: previous.get(listing) for listing in today}
+        digests[day] = make_digest(day, history, today, before, config.trending, config.digest.top_items)
+        seen[day] = _latest_entries(day, today, history, latest)
+        previous.update(today)
+    return digests, seen, latest
+
+
+def _latest_entries(day, today, history, latest):
+    """Record each paper's entry of `day` in `latest` (the best-ranked one); the keys seen, in order"""
+    keys = []
+    for listing in sorted(today):
+        for entry in today[listing].entries:
+            key = history.key_of(entry)
+            if key not in latest or latest[key][0] < day or latest[key][1].rank > entry.rank:
+                latest[key] = (day, entry)
+            keys.append(key)
+    return tuple(dict.fromkeys(keys))
+
+
+def _make_papers(history, latest, known=None):
+    """key -> Paper for every paper in the history, in key order; a page name is never shared"""
+    keys = sorted(history.observations)
+    slugs = dict(zip(map(paper_slug, keys), keys))
+    if len(slugs) < len(keys):
+        _shared_slug(keys)
+    known = known or {}
+    observations = history.observations
+    # tuple.__new__ skips the Python-level __new__ of a NamedTuple: 38,000 papers on every build.
+    make = tuple.__new__
+    return {key: make(Paper, (key, slug, latest[key][1] if key in latest else make(Known, known[key]),
+                              observations[key]))
+            for slug, key in slugs.items()}
+
+
+def _shared_slug(keys):
+    """Raise the SiteError that names two papers with the same page name"""
+    slugs = {}
+    for key in keys:
+        slug = paper_slug(key)
+        if slug in slugs:
+            raise SiteError(f"two papers share the page name {slug!r}: {slugs[slug]!r} and {key!r}")
+        slugs[slug] = key
+
+
+def _update_archive(store, history, config, files_by_day, day_keys, state):
+    """The archive computed from the last build's state and the days whose inputs changed"""
+    days = tuple(history.days())
+    first = next((n for n, day in enumerate(days)
+                  if day not in state.days or state.days[day][0] != day_keys[day]), len(days))
+    # From the day before the first change: it gains a "next" link when a day is added.
+    changed = days[max(first - 1, 0):]
+    # The feeds show the latest days, changed or not: their digests are computed again too.
+    start = min(first - 1, _feed_start(days, state, first, config.site.feed_items))
+    if start < 1:
+        raise _Stale("every day changed")
+    fresh = days[start:]
+    lists = _Lists(store)
+    previous = _previous_snapshots(lists, files_by_day, fresh[0])
+    digests, seen_now, latest = _compute_days(store, history, config, fresh, files_by_day, previous, lists)
+    seen = {day: state.days[day][1] for day in days[:start]} | seen_now
+    counts = {day: state.days[day][2] for day in days[:start]}
+    counts |= {day: DayCount(len(d.new), len(d.trending)) for day, d in digests.items()}
+    # Papers seen on a changed day, before or now: only their pages, weeks and topics can change.
+    seen_before = {key for day, (_, keys, _) in state.days.items() if day >= changed[0] for key in keys}
+    touched = ({key for day in changed for key in seen[day]} | seen_before) & history.observations.keys()
+    known = {key: state.papers[key] for key in history.observations if key not in latest and key in state.papers}
+    if len(known) + len(latest) != len(history.observations):
+        raise _Stale("a paper the last build did not know")
+    _load_latest(lists, history, files_by_day, touched - latest.keys(), latest)
+    papers = _make_papers(history, latest, known)
+    index = _keyword_index(papers)
+    topics = _topics(papers, index)
+    # A keyword that became (or stopped being) a topic, or whose topic was renamed, changes
+    # the pages of every paper that has it.
+    retopic = {f for f in topics.keys() | state.topics.keys()
+               if (topics[f][:2] if f in topics else None) != state.topics.get(f)}
+    touched |= {key for f in retopic for key in index[1].get(f, ())}
+    if touched - latest.keys():
+        _load_latest(lists, history, files_by_day, touched - latest.keys(), latest)
+        papers = _make_papers(history, latest, known)  # the same keywords (Known kept them): same topics
+    keywords = {k.casefold() for key in touched for k in papers[key].entry.keywords}
+    # Before too: a paper gone with a deleted day leaves its topics.
+    keywords |= {k.casefold() for key in touched | seen_before if key in state.papers
+                 for k in state.papers[key][1]}
+    scope = Scope(days=frozenset(changed),
+                  periods=frozenset(_changed_periods(days, tuple(state.days), changed[0], touched, history)),
+                  papers=frozenset(touched), topics=frozenset((keywords | retopic) & topics.keys()))
+    return Archive(days=days, digests=digests, seen=seen, papers=papers, day_keys=day_keys, counts=counts,
+                   topics=topics, scope=scope)
+
+
+def _previous_snapshots(lists, files_by_day, day):
+    """listing -> its latest snapshot before `day` (what the first recomputed day is compared with)"""
+    previous = {}
+    for listing_days in _days_by_folder(files_by_day).values():
+        earlier = [path for d, path in listing_days if d < day]
+        if earlier:
+            snapshot = lists.load(earlier[-1])
+            previous[snapshot.listing] = snapshot
+    return previous
+
+
+def _feed_start(days, state, first, most):
+    """Index of the first day the feeds show: the last `most` days, and enough days for `most` new papers"""
+    new = 0
+    for n in range(len(days) - 1, -1, -1):
+        # A day from `first` on may have changed: count it as none, which only reads more days.
+        new += state.days[days[n]][2].new if n < first else 0
+        if new >= most:
+            return min(n, max(len(days) - most, 0))
+    return 0
+
+
+def _days_by_folder(files_by_day):
+    folders = defaultdict(list)
+    for day in sorted(files_by_day):
+        for path in files_by_day[day]:
+            folders[path.parent.name].append((day, path))
+    return folders
+
+
+def _load_latest(lists, history, files_by_day, keys, latest):
+    """Add to `latest` the entry of each paper's last sighting, reading only the days those were on"""
+    wanted = defaultdict(set)
+    for key in keys:
+        wanted[history.observations[key][-1].day].add(key)
+    for day, found in sorted(wanted.items()):
+        today = {}
+        for path in files_by_day[day]:
+            snapshot = lists.load(path)
+            today[snapshot.listing] = snapshot
+        entries = {}
+        _latest_entries(day, today, history, entries)
+        latest.update((key, entries[key]) for key in found)
+
+
+def _changed_periods(days, old_days, since, papers, history):
+    """Weeks and months that may show something new: those of changed days, those where a
+    changed paper was seen, and those whose previous or next period changed"""
+    names = set()
+    for kind, name_of in (("week", iso_week), ("month", month_of)):
+        now = sorted({name_of(d) for d in days})
+        before = sorted({name_of(d) for d in old_days})
+        names |= {f"{kind}/{name_of(d)}" for d in days if d >= since}
+        names |= {f"{kind}/{name_of(d)}" for d in old_days if d >= since}
+        names |= {f"{kind}/{name_of(o.day)}" for key in papers for o in history.observations[key]}
+        names |= {f"{kind}/{name}" for name in now if _neighbours(now, name) != _neighbours(before, name)}
+    return names
+
+
+def _neighbours(names, name):
+    if name not in names:
+        return None
+    n = names.index(name)
+    return (names[n - 1] if n else None, names[n + 1] if n + 1 < len(names) else None)
+
+

@@ -1,0 +1,1 @@
+"""Every write of outputs: the site (writer, manifest, search) and its local server"""

@@ -1,0 +1,361 @@
+"""Page contexts: one `Page` per output file, computed from an `Archive` (values in, values out)
+
+Two phases (Pelican's): every context is made first (`site_pages`), then the writer in
+`digest.publish` renders and writes them once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import NamedTuple
+from xml.sax.saxutils import escape as xml_escape
+
+import orjson
+
+from digest.archive import Paper, iso_week, month_of
+from digest.errors import SiteError
+from digest.render.markdown import LINK_LABELS
+from digest.render.chart import paper_chart
+from digest.render.text import byline, long_date, plural, short_date, short_summary
+from digest.text import safe_url
+
+ROLLUP_GAINERS = 20
+TOPIC_MAX_LISTED = 200
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """What every page knows about the site: its name, base URL, feeds and subscribe link"""
+
+    title: str
+    base_url: str
+    subscribe_url: str | None
+    feeds: tuple  # (label, path, mime type)
+    search: bool
+
+
+class Card(NamedTuple):
+    """A paper in a list: its page, the entry as listed that day, and why it is listed"""
+
+    # A NamedTuple: a big archive makes 120,000 of them, and tuples are cheap to build.
+    paper: Paper
+    entry: object
+    reasons: tuple = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Page:
+    """One output file: its path, its template and the one context object the template gets"""
+
+    path: str  # relative to the site root, '/'-separated
+    template: str
+    title: str
+    blurb: str | None  # the meta description; PaperPage derives its own
+    site: SiteInfo
+    kind: str = "page"
+    data: dict = field(default_factory=dict, hash=False, compare=False)
+    sitemap: bool = True
+
+    @property
+    def description(self):
+        return self.blurb
+
+    def fingerprint(self):
+        """A string that changes whenever this page's output may change, or None (always render)
+
+        Pages whose inputs are cheap to name get one; the writer skips rendering a page whose
+        fingerprint (with the build's code, templates and settings) matches the last build's.
+        """
+        return self.data.get("fingerprint")
+
+    @property
+    def root(self):
+        """Relative prefix from this page to the site root ('' or '../')"""
+        return "../" * self.path.count("/")
+
+    def url(self, target):
+        """Relative link from this page to a site path ('' is the home page)
+
+        The 404 page is served at whatever path was asked for, so its links are absolute.
+        """
+        if self.kind == "404":
+            return self.site.base_url + target
+        return (self.root + target) if target else (self.root or "./")
+
+    @property
+    def canonical(self):
+        return self.site.base_url + ("" if self.path == "index.html" else self.path)
+
+    def paper_url(self, paper):
+        return self.url(f"paper/{paper.slug}.html")
+
+    def links(self, entry):
+        """External links of an entry, each checked again: only http(s) reaches a page"""
+        return [(label, url) for kind, label in LINK_LABELS if (url := safe_url(entry.links.get(kind)))]
+
+    def byline(self, entry, most=3):
+        return byline(entry, most)
+
+    def summary(self, entry):
+        return short_summary(entry, 2)
+
+
+class PaperPage(Page):
+    """A paper's page: its description, chart and topic links are derived on first use"""
+
+    @functools.cached_property
+    def description(self):
+        entry = self.data["paper"].entry
+        return short_summary(entry, 2) or entry.title
+
+    @functools.cached_property
+    def chart(self):
+        return paper_chart(self.data["paper"].observations)
+
+    def fingerprint(self):
+        paper = self.data["paper"]
+        return repr((paper.key, paper.slug, paper.entry, paper.observations, self.topics))
+
+    @functools.cached_property
+    def topics(self):
+        index = self.data["topic_index"]
+        return tuple((k, index[k.casefold()][0] if k.casefold() in index else None)
+                     for k in self.data["paper"].entry.keywords)
+
+
+def _site_info(config, base_url):
+    base = base_url or config.site.base_url
+    if not base.endswith("/"):
+        base += "/"
+    feeds = (
+        ("Daily digest (RSS)", "feeds/daily.xml", "application/rss+xml"),
+        ("Daily digest (Atom)", "feeds/daily.atom", "application/atom+xml"),
+        ("Daily digest (JSON Feed)", "feeds/daily.json", "application/feed+json"),
+        ("New papers (RSS)", "feeds/papers.xml", "application/rss+xml"),
+        ("New papers (Atom)", "feeds/papers.atom", "application/atom+xml"),
+        ("New papers (JSON Feed)", "feeds/papers.json", "application/feed+json"),
+    )
+    return SiteInfo(title=config.title, base_url=base, subscribe_url=config.site.subscribe_url, feeds=feeds,
+                    search=config.site.search)
+
+
+def check_base_url(url):
+    """An absolute http(s) URL, else a SiteError"""
+    if not safe_url(url):
+        raise SiteError(f"base URL {url!r} is not an absolute http(s) URL (like https://example.org/digest/)")
+    return url
+
+
+def site_pages(archive, site):
+    """The page contexts of the archive's scope (every page on a full build), in a stable order"""
+    days = archive.days
+    papers = archive.papers
+    scope = archive.scope
+    pages = []
+
+    def cards(items):
+        return tuple(Card(papers[i.key], i.entry) for i in items)
+
+    def day_data(day):
+        d = archive.digests[day]
+        return {
+            "digest": d,
+            "new": cards(d.new),
+            "trending": tuple(Card(papers[t.item.key], t.item.entry, reasons=t.reasons) for t in d.trending),
+            "top": cards(d.top),
+            "returning": cards(d.returning),
+            "dropped": cards(d.dropped),
+            "week": iso_week(day),
+            "month": month_of(day),
+        }
+
+    latest = days[-1]
+    home = day_data(latest)
+    pages.append(Page("index.html", "site/home.html", site.title,
+                      f"{site.title}: the papers of {long_date(latest)}", site, kind="home",
+                      data={**home, "day": latest, "day_count": len(days), "paper_count": len(papers)}))
+
+    for n, day in enumerate(days):
+        if not scope.wants("days", day):
+            continue
+        d = archive.digests[day]
+        pages.append(Page(f"day/{day}.html", "site/day.html", f"{long_date(day)}",
+                          f"{len(d.new)} new and {len(d.trending)} trending papers on {long_date(day)}",
+                          site, kind="day", data={**day_data(day), "day": day,
+                                                  "prev": days[n - 1] if n else None,
+                                                  "next": days[n + 1] if n + 1 < len(days) else None,
+                                                  "fingerprint": repr((archive.day_keys.get(day),
+                                                                       days[n - 1] if n else None,
+                                                                       days[n + 1] if n + 1 < len(days)
+                                                                       else None))}))
+
+    for kind, names, periods in _periods(days):
+        for n, name in enumerate(names):
+            if scope.wants("periods", f"{kind}/{name}"):
+                pages.append(_rollup_page(archive, site, kind, names, n, periods[name]))
+
+    topics = archive.topics
+    for paper in papers.values():
+        # The chart, description and topic links are computed when the page renders (in a
+        # worker process), so 30,000 paper contexts stay small.
+        if scope.wants("papers", paper.key):
+            pages.append(PaperPage(f"paper/{paper.slug}.html", "site/paper.html", paper.entry.title, None, site,
+                                   kind="paper", data={"paper": paper, "topic_index": topics}))
+
+    by_year = defaultdict(list)
+    for day in reversed(days):
+        by_year[day.year].append(day)
+    weeks = sorted({iso_week(d) for d in days}, reverse=True)
+    months = sorted({month_of(d) for d in days}, reverse=True)
+    pages.append(Page("archive.html", "site/archive.html", "Archive", f"Every day of {site.title}", site,
+                      kind="archive", data={"years": tuple(by_year.items()), "counts": archive.counts,
+                                            "weeks": tuple((w, _week_label(w)) for w in weeks),
+                                            "months": tuple((m, _month_label(m)) for m in months)}))
+    topic_list = _topic_list(topics)
+    pages.append(Page("topics.html", "site/topics.html", "Topics", f"Topics of the papers in {site.title}",
+                      site, kind="topics", data={"topics": topic_list}))
+    recent = None
+    for slug, name, keys in topic_list:
+        if scope.wants("topics", name.casefold()):
+            recent = recent or _most_recent_first(papers)
+            pages.append(_topic_page(papers, site, slug, name, sorted(keys, key=recent.__getitem__)))
+    if site.search:
+        pages.append(Page("search.html", "site/search.html", "Search", f"Search every paper in {site.title}",
+                          site, kind="search"))
+    pages.append(Page("404.html", "site/404.html", "Page not found", "This page does not exist.", site,
+                      kind="404", sitemap=False))
+    return pages
+
+
+def site_paths(archive, site):
+    """(path, sitemap date or None) of every page, in site_pages' order, without making contexts"""
+    latest = archive.days[-1]
+    yield "index.html", latest
+    for day in archive.days:
+        yield f"day/{day}.html", day
+    for kind, names, _ in _periods(archive.days):
+        for name in names:
+            yield f"{kind}/{name}.html", latest
+    for paper in archive.papers.values():
+        yield f"paper/{paper.slug}.html", paper.last_seen
+    yield "archive.html", latest
+    yield "topics.html", latest
+    for slug, _, _ in _topic_list(archive.topics):
+        yield f"topic/{slug}.html", latest
+    if site.search:
+        yield "search.html", latest
+    yield "404.html", None
+
+
+def _periods(days):
+    """("week" or "month", sorted names, name -> its days) for both kinds of rollup"""
+    found = []
+    for kind, key_of in (("week", iso_week), ("month", month_of)):
+        periods = defaultdict(list)
+        for day in days:
+            periods[key_of(day)].append(day)
+        found.append((kind, sorted(periods), periods))
+    return found
+
+
+def _rollup_page(archive, site, kind, names, n, days):
+    """The page of one week or month: its gainers and new papers, linked to the periods around it"""
+    label = _week_label if kind == "week" else _month_label
+    name = names[n]
+    data = _rollup(archive, days)
+    # A rollup shows each paper's title, observations (peak upvotes may come later) and slug.
+    data["fingerprint"] = repr((tuple(days), names[n - 1] if n else None,
+                                names[n + 1] if n + 1 < len(names) else None,
+                                [(k, archive.papers[k].entry.title, archive.papers[k].observations)
+                                 for day in days for k in archive.seen[day]]))
+    return Page(f"{kind}/{name}.html", "site/rollup.html", label(name),
+                f"The papers that gained most and the new papers of {label(name)}", site,
+                kind=kind, data={**data, "name": name, "label": label(name), "days": tuple(days),
+                                 "prev": (names[n - 1], label(names[n - 1])) if n else None,
+                                 "next": (names[n + 1], label(names[n + 1])) if n + 1 < len(names) else None})
+
+
+def _topic_list(topics):
+    return tuple(sorted(topics.values(), key=lambda t: (-len(t[2]), t[1].casefold())))
+
+
+def _most_recent_first(papers):
+    """paper key -> its place when papers are sorted by last sighting, newest first (then by key)"""
+    last = {key: paper.observations[-1].day for key, paper in papers.items()}
+    # Two stable sorts (by key, then by day) cost a third of one sort by (day, key) in Python.
+    order = sorted(sorted(last, reverse=True), key=last.__getitem__, reverse=True)
+    return dict(zip(order, range(len(order))))
+
+
+def _topic_page(papers, site, slug, name, keys):
+    """A topic's page: its most recently seen papers (`keys` in that order)"""
+    ordered = keys
+    listed = tuple(papers[k] for k in ordered[:TOPIC_MAX_LISTED])
+    # A topic page shows each listed paper's title, last day seen and peak upvotes.
+    fingerprint = repr((name, len(ordered), [(p.slug, p.entry.title, p.last_seen, p.peak_upvotes) for p in listed]))
+    return Page(f"topic/{slug}.html", "site/topic.html", f"Topic: {name}",
+                f"{plural(len(ordered), 'paper')} about {name}", site, kind="topic",
+                data={"name": name, "papers": listed, "total": len(ordered), "fingerprint": fingerprint})
+
+
+def _week_label(name):
+    year, week = name.split("-W")
+    monday = dt.date.fromisocalendar(int(year), int(week), 1)
+    return f"Week {int(week)} of {year} ({short_date(monday)} – {short_date(monday + dt.timedelta(days=6))})"
+
+
+def _month_label(name):
+    return f"{dt.date.fromisoformat(name + '-01'):%B %Y}"
+
+
+def _rollup(archive, days):
+    """The papers that gained most over the days, and the papers first seen in them
+
+    A paper's gain is its highest upvote count in the period minus its count at its last
+    sighting before the period (0 when it is new), so new papers count all they gathered.
+    """
+    start, end = days[0], days[-1]
+    gains = []
+    keys = dict.fromkeys(k for day in days for k in archive.seen[day])
+    new = []
+    for key in keys:
+        paper = archive.papers[key]
+        obs = paper.observations
+        inside = [o.upvotes for o in obs if start <= o.day <= end and o.upvotes is not None]
+        before = [o.upvotes for o in obs if o.day < start and o.upvotes is not None]
+        if paper.first_seen >= start:
+            new.append(paper)
+        if inside:
+            gain = max(inside) - (before[-1] if before else 0)
+            if gain > 0:
+                gains.append((gain, paper))
+    gains.sort(key=lambda g: (-g[0], g[1].key))
+    new.sort(key=lambda p: (p.first_seen, -(p.peak_upvotes or 0), p.key))
+    return {"gainers": tuple(gains[:ROLLUP_GAINERS]), "new_papers": tuple(new)}
+
+
+def day_json(digest):
+    """The day's digest as JSON: the open-data face of the site (the same shape as `diff --json`)"""
+    # orjson: ten times faster than json.dumps over 1,100 days, and the same sorted, indented shape.
+    return orjson.dumps(digest.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+
+
+def sitemap_xml(paths, site):
+    """Every page but the 404 page, with its last change: a paper's last sighting, a day's date"""
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    for path, lastmod in paths:
+        if lastmod is not None:
+            canonical = site.base_url + ("" if path == "index.html" else path)
+            lines.append(f"<url><loc>{xml_escape(canonical)}</loc><lastmod>{lastmod}</lastmod></url>")
+    lines.append("</urlset>")
+    return "\n".join(lines) + "\n"
+
+
+def robots_txt(site):
+    return f"User-agent: *\nAllow: /\n\nSitemap: {site.base_url}sitemap.xml\n"
+
+
