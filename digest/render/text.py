@@ -72,3 +72,24 @@ def short_date(day):
 def plural(count, noun):
     """'1 paper', '3 papers'"""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+# What readers see for a listing: internal names (hf-daily, arxiv:cs.CL) never reach them.
+LISTING_NAMES = {
+    "hf-daily": "Hugging Face Daily Papers",
+    "hf-daily-recent": "Hugging Face Daily Papers",
+    "hf-trending": "Hugging Face trending papers",
+}
+
+
+def listing_label(listing, names=None):
+    """A listing's name for readers: configured, else known, else derived ('arxiv:cs.CL' -> 'arXiv cs.CL')"""
+    if names and listing in names:
+        return names[listing]
+    if listing in LISTING_NAMES:
+        return LISTING_NAMES[listing]
+    if listing.startswith("arxiv:"):
+        return f"arXiv {listing[len('arxiv:'):]}"
+    if listing.endswith("-recent"):
+        return listing_label(listing[: -len("-recent")], names)
+    return listing
