@@ -5,8 +5,9 @@ import re
 import unicodedata
 
 # C0/C1 control characters (tab and newline included: they are folded to spaces),
-# plus the Unicode line/paragraph separators that break headers and feeds.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# plus the Unicode line/paragraph separators that break headers and feeds, and lone
+# surrogates (JSON can carry "\ud800"; no UTF-8 file, page or feed can hold one).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _SPACE = re.compile(r"\s+")
 _NON_ALNUM = re.compile(r"[\W_]+")
 
