@@ -49,7 +49,7 @@ class History:
 
 def load_history(store):
     """Build the History of a store, reading only snapshot files changed since the last index"""
-    index_path = store.root / INDEX_FILE
+    index_path = store.cache_path(INDEX_FILE.name)
     cached = _read_index(index_path)
     records, changed = {}, False
     for _, _, path in store.files():

@@ -64,7 +64,7 @@ def _stamp_files(store, files_by_day):
     The hashes are kept beside the history index (<data-dir>/.cache/), not in the site's
     manifest: mtimes differ between two copies of the same data, and manifests should not.
     """
-    path = store.root / HASHES_FILE
+    path = store.cache_path(HASHES_FILE.name)
     try:
         old = orjson.loads(path.read_bytes())
         old = old if isinstance(old, dict) else {}

@@ -100,3 +100,54 @@ def test_a_stored_file_with_a_huge_number_names_the_file(run, tmp_path):
 def test_a_bad_listing_name_is_refused_by_fetch_too(run):
     result = run("fetch", "--listing", "hf-daily\nx", expect=3)
     assert "invalid listing name" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_killed_import_leaves_no_temp_file_after_the_next_import(run, tmp_path):
+    """kill -9 between mkstemp and os.replace leaves '.<name>.<random>.tmp': the next write sweeps it"""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    folder = run.data_dir / "snapshots" / "hf-daily"
+    # A real import, killed while its temp file is written (os.replace is made to hang there).
+    script = textwrap.dedent(f"""
+        import os, sys, time
+        real = os.replace
+        def stall(src, dst):
+            if "snapshots" not in str(dst):
+                return real(src, dst)
+            print("stalled", flush=True); time.sleep(60)
+        os.replace = stall
+        from digest.cli import main
+        sys.argv = ["digest", "--data-dir", {str(run.data_dir)!r}, "import", {str(HF_DAILY / (DAY + ".json"))!r}]
+        main()
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "stalled"
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert [p.name for p in folder.iterdir() if p.name.endswith(".tmp")], "the kill left no temp file to test with"
+    assert "*.tmp" in (run.data_dir / ".gitignore").read_text()
+    run("import", HF_DAILY / "2026-08-20.json")
+    assert [p.name for p in folder.iterdir() if p.name.endswith(".tmp")] == []
+    assert sorted(p.name for p in folder.iterdir()) == ["2026-08-20.json"]
+
+
+@pytest.mark.parametrize("link", ["snapshots/hf-daily", ".cache"])
+def test_symlinked_folders_in_the_data_folder_are_refused(run, tmp_path, link):
+    run("import", HF_DAILY / "2026-08-20.json")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = run.data_dir / link
+    import shutil
+    shutil.rmtree(target, ignore_errors=True)
+    target.symlink_to(outside, target_is_directory=True)
+    if link.startswith("snapshots"):
+        result = run("import", HF_DAILY / f"{DAY}.json", expect=4)
+        assert "symbolic link" in result.stderr and "Traceback" not in result.stderr
+        assert list(outside.iterdir()) == []
+    result = run("diff", "--date", "2026-08-20", expect=4)
+    assert "symbolic link" in result.stderr
+    assert list(outside.iterdir()) == []
