@@ -232,8 +232,13 @@ def _update_archive(store, history, config, files_by_day, day_keys, state):
     if retopic:
         touched |= {key for key, paper in papers.items()
                     if any(k.casefold() in retopic for k in paper.entry.keywords)}
-    if touched - latest.keys():
-        _load_latest(lists, history, files_by_day, touched - latest.keys(), latest)
+    periods = _changed_periods(days, tuple(state.days), changed[0], touched, history)
+    # A week or month shows its top papers as cards (summaries, authors, links): every paper
+    # seen in a period that is built again gets its full entry.
+    shown = {key for day in days if f"week/{iso_week(day)}" in periods or f"month/{month_of(day)}" in periods
+             for key in seen[day]}
+    if (touched | shown) - latest.keys():
+        _load_latest(lists, history, files_by_day, (touched | shown) - latest.keys(), latest)
         papers = _make_papers(history, latest, known)  # the same keywords (Known kept them): same topics
     keywords = {k.casefold() for key in touched for k in papers[key].entry.keywords}
     # Before too: a paper gone with a deleted day leaves its topics.
@@ -242,7 +247,7 @@ def _update_archive(store, history, config, files_by_day, day_keys, state):
     slugs = {topic_index[f] for f in keywords | retopic if f in topic_index}
     slugs |= {state.topics[f][0] for f in keywords | retopic if f in state.topics}
     scope = Scope(days=frozenset(changed),
-                  periods=frozenset(_changed_periods(days, tuple(state.days), changed[0], touched, history)),
+                  periods=frozenset(periods),
                   papers=frozenset(touched), topics=frozenset(slugs & topics.keys()))
     return Archive(days=days, digests=digests, seen=seen, papers=papers, day_keys=day_keys, counts=counts,
                    topics=topics, topic_index=topic_index, scope=scope)

@@ -45,6 +45,10 @@ class SiteInfo:
         """A listing's name for readers ('hf-daily' -> 'Hugging Face Daily Papers')"""
         return listing_label(name, dict(self.listing_names))
 
+    def listings(self, names):
+        """Listings' names for readers, joined with commas, each name once"""
+        return ", ".join(dict.fromkeys(map(self.listing, names)))
+
 
 class Card(NamedTuple):
     """A paper in a list: its page, the entry as listed that day, and why it is listed"""
@@ -204,7 +208,7 @@ def site_pages(archive, site):
     for kind, names, periods in _periods(days):
         for n, name in enumerate(names):
             if scope.wants("periods", f"{kind}/{name}"):
-                pages.append(_rollup_page(archive, site, kind, names, n, periods[name]))
+                pages += _rollup_pages(archive, site, kind, names, n, periods[name])
 
     for paper in papers.values():
         # The chart, description and topic links are computed when the page renders (in a
@@ -243,9 +247,11 @@ def site_paths(archive, site):
     yield "index.html", latest
     for day in archive.days:
         yield f"day/{day}.html", day
-    for kind, names, _ in _periods(archive.days):
+    for kind, names, periods in _periods(archive.days):
         for name in names:
-            yield f"{kind}/{name}.html", latest
+            count = _page_count(len(_rest(archive, periods[name])), ROLLUP_PAGE)
+            for n in range(1, count + 1):
+                yield _period_path(kind, name, n), latest
     for paper in archive.papers.values():
         yield f"paper/{paper.slug}.html", paper.last_seen
     yield "archive.html", latest
@@ -269,21 +275,39 @@ def _periods(days):
     return found
 
 
-def _rollup_page(archive, site, kind, names, n, days):
-    """The page of one week or month: its gainers and new papers, linked to the periods around it"""
+def _period_path(kind, name, n):
+    return f"{kind}/{name}.html" if n == 1 else f"{kind}/{name}/{n}.html"
+
+
+def _rollup_pages(archive, site, kind, names, n, days):
+    """The pages of one week or month: the most upvoted papers and the gainers as cards, the
+    papers per day, then every other paper of the period as a compact list, ROLLUP_PAGE a page"""
     label = _week_label if kind == "week" else _month_label
     name = names[n]
     data = _rollup(archive, days)
-    # A rollup shows each paper's title, observations (peak upvotes may come later) and slug.
-    data["fingerprint"] = repr((tuple(days), names[n - 1] if n else None,
-                                names[n + 1] if n + 1 < len(names) else None,
-                                [(k, archive.papers[k].entry.title, archive.papers[k].observations)
-                                 for day in days for k in archive.seen[day]]))
-    return Page(f"{kind}/{name}.html", "site/rollup.html", label(name),
-                f"The papers that gained most and the new papers of {label(name)}", site,
-                kind=kind, data={**data, "name": name, "label": label(name), "days": tuple(days),
-                                 "prev": (names[n - 1], label(names[n - 1])) if n else None,
-                                 "next": (names[n + 1], label(names[n + 1])) if n + 1 < len(names) else None})
+    rest = data.pop("rest")
+    count = _page_count(len(rest), ROLLUP_PAGE)
+    near = {"prev": (names[n - 1], label(names[n - 1])) if n else None,
+            "next": (names[n + 1], label(names[n + 1])) if n + 1 < len(names) else None}
+    shown = {card.paper.key for card in data["top"] + data["gainers"]}
+    # A rollup shows the cards' entries, each other paper's title and observations, and its neighbours.
+    base = (tuple(days), near, [archive.counts[day] for day in days],
+            [archive.papers[k].entry for k in sorted(shown)])
+    pages = []
+    for number in range(1, count + 1):
+        listed = rest[(number - 1) * ROLLUP_PAGE:number * ROLLUP_PAGE]
+        fingerprint = repr((base, number, count, [(p.key, p.entry.title, p.observations) for p in listed]))
+        title = label(name) + (f" (page {number} of {count})" if number > 1 else "")
+        pages.append(Page(_period_path(kind, name, number), "site/rollup.html", title,
+                          f"The most upvoted papers, the papers that gained most and every paper of {label(name)}",
+                          site, kind=kind,
+                          data={**data, **near, "name": name, "label": label(name), "days": tuple(days),
+                                "day_counts": tuple((day, archive.counts[day]) for day in days),
+                                "rest": listed, "rest_total": len(rest), "number": number,
+                                "first": (number - 1) * ROLLUP_PAGE + 1,
+                                "pages": tuple(_period_path(kind, name, m) for m in range(1, count + 1)),
+                                "fingerprint": fingerprint}))
+    return pages
 
 
 def _topics_index(topics, least):
@@ -344,29 +368,47 @@ def _month_label(name):
 
 
 def _rollup(archive, days):
-    """The papers that gained most over the days, and the papers first seen in them
+    """The period's most upvoted papers, the papers that gained most, and the rest
 
     A paper's gain is its highest upvote count in the period minus its count at its last
     sighting before the period (0 when it is new), so new papers count all they gathered.
+    The gainers are the papers that gained most among those not already most upvoted; the
+    rest, every other paper seen in the period, by the day it was first seen in it.
     """
     start, end = days[0], days[-1]
-    gains = []
     keys = dict.fromkeys(k for day in days for k in archive.seen[day])
-    new = []
+    peaks, gains, firsts = {}, {}, {}
+    new = 0
     for key in keys:
         paper = archive.papers[key]
         obs = paper.observations
         inside = [o.upvotes for o in obs if start <= o.day <= end and o.upvotes is not None]
         before = [o.upvotes for o in obs if o.day < start and o.upvotes is not None]
-        if paper.first_seen >= start:
-            new.append(paper)
+        firsts[key] = next(o.day for o in obs if o.day >= start)
+        new += paper.first_seen >= start
         if inside:
+            peaks[key] = max(inside)
             gain = max(inside) - (before[-1] if before else 0)
             if gain > 0:
-                gains.append((gain, paper))
-    gains.sort(key=lambda g: (-g[0], g[1].key))
-    new.sort(key=lambda p: (p.first_seen, -(p.peak_upvotes or 0), p.key))
-    return {"gainers": tuple(gains[:ROLLUP_GAINERS]), "new_papers": tuple(new)}
+                gains[key] = gain
+    top = sorted(peaks, key=lambda k: (-peaks[k], k))[:ROLLUP_TOP]
+    gainers = [k for k in sorted(gains, key=lambda k: (-gains[k], k)) if k not in top][:ROLLUP_GAINERS]
+    shown = set(top) | set(gainers)
+    papers = archive.papers
+
+    def card(key, reason):
+        return Card(papers[key], papers[key].entry, (reason,))
+
+    return {"top": tuple(card(k, f"{plural(peaks[k], 'upvote')} at its peak in this period") for k in top),
+            "gainers": tuple(card(k, f"+{plural(gains[k], 'upvote')} in this period") for k in gainers),
+            "gains": gains, "peaks": peaks, "firsts": firsts, "seen": len(keys), "new": new,
+            "rest": tuple(papers[k] for k in sorted((k for k in keys if k not in shown),
+                                                   key=lambda k: (firsts[k], -peaks.get(k, 0), k)))}
+
+
+def _rest(archive, days):
+    """The papers a period lists compactly (for the page count of site_paths)"""
+    return _rollup(archive, days)["rest"]
 
 
 def day_json(digest):
