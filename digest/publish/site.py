@@ -8,7 +8,7 @@ import gc
 import hashlib
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from digest.archive import EVERYTHING, BuildState
@@ -16,7 +16,7 @@ from digest.incremental import collect_archive
 from digest.publish.search import run_pagefind
 from digest.publish.writer import SiteWriter, plan_paths, render_pages
 from digest.render import templates_dir
-from digest.render.pages import SiteInfo, _site_info, check_base_url, day_json, robots_txt, site_pages, \
+from digest.render.pages import _site_info, check_base_url, day_json, robots_txt, site_pages, \
     site_paths, sitemap_xml
 from digest.store import Store
 
@@ -72,7 +72,7 @@ def _build_site(config, out, base_url, search):
     out = Path(out)
     site = _site_info(config, base_url)
     if search is not None:
-        site = SiteInfo(site.title, site.base_url, site.subscribe_url, site.feeds, search)
+        site = replace(site, search=search)
     writer = SiteWriter(out, build_key(config, site))  # refuses a foreign folder before any work
     store = Store(config.data_dir)
     archive, pages, paths = _plan_build(config, store, site, writer)
