@@ -14,7 +14,7 @@ from pathlib import Path
 from digest.archive import EVERYTHING, BuildState
 from digest.incremental import collect_archive
 from digest.publish.search import run_pagefind
-from digest.publish.writer import SiteWriter, plan_paths, render_pages
+from digest.publish.writer import SiteWriter, manifest_key, plan_paths, render_pages
 from digest.render import templates_dir
 from digest.render.pages import _site_info, check_base_url, day_json, robots_txt, site_pages, \
     site_paths, sitemap_xml
@@ -73,7 +73,8 @@ def _build_site(config, out, base_url, search):
     site = _site_info(config, base_url)
     if search is not None:
         site = replace(site, search=search)
-    writer = SiteWriter(out, build_key(config, site))  # refuses a foreign folder before any work
+    # Refuses a foreign folder before any work.
+    writer = SiteWriter(out, build_key(config, site), manifest_key(config.data_dir))
     store = Store(config.data_dir)
     archive, pages, paths = _plan_build(config, store, site, writer)
     others = [(f"{day}.json", functools.partial(day_json, archive.digests[day]))
@@ -93,6 +94,7 @@ def _build_site(config, out, base_url, search):
     removed = writer.finish(BuildState.of(archive))
     written = writer.written
     indexed = False
+    writer.refuse_link("pagefind")
     if site.search and (written or removed or not (out / "pagefind" / "pagefind.js").exists()):
         run_pagefind(out)
         indexed = True

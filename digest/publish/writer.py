@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import hmac
 import multiprocessing
 import os
 import re
+import stat
 from pathlib import Path
 
 import orjson
@@ -13,14 +16,25 @@ import orjson
 from digest.archive import BuildState
 from digest.errors import SiteError
 from digest.render import make_env
-from digest.store import write_atomic
 
 MANIFEST = ".digest-build.json"
 MANIFEST_VERSION = 3
+# Present from a build's first write to its last: a folder holding it was being built by
+# digest when the build stopped (a kill, a full disk), so the next build takes it up.
+MARKER = ".digest-building"
+KEY_FILE = Path(".cache") / "build-key"
 
 
 _SAFE_PATH = re.compile(r"[A-Za-z0-9._\-]+(/[A-Za-z0-9._\-]+)*")
+_TEMP = re.compile(r"\..+\.tmp")  # SiteWriter's .<name>.tmp and write_atomic's .<name>.<random>.tmp
 PARALLEL_FROM = 2000  # pages; below this, forking workers costs more than it saves
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def inside_site(path):
+    """True for a relative path of plain names below the site folder (no '..', no hidden files)"""
+    return bool(_SAFE_PATH.fullmatch(path)) and not any(part.startswith(".") for part in path.split("/"))
 
 
 class SiteWriter:
@@ -29,34 +43,94 @@ class SiteWriter:
     The manifest of the last build (path -> BLAKE2 of the bytes) makes an unchanged file
     cost a hash, not a write. The site is derived and rebuilt at will, so files are written
     whole (temp file + rename) without an fsync each; the manifest is written last, fsynced.
+
+    Nothing is written or deleted outside `out`: every folder below it is opened with
+    O_NOFOLLOW and files are made relative to that folder's descriptor (openat), so a
+    symlink planted at a page, a temp name or a folder is refused, not followed. The
+    manifest's checksum is keyed (`key`, kept in the data folder, never in the site), so a
+    manifest someone edited is not trusted: that build rebuilds everything and deletes nothing.
     """
 
-    def __init__(self, out, build_key=""):
+    def __init__(self, out, build_key="", key=b""):
         self.out = Path(out)
         self.build_key = build_key
+        self.key = key
+        self.interrupted = False  # the last build in `out` stopped before it finished
+        self._dirs = {}  # site folder -> descriptor of it, opened without following symlinks
         self.old, self.old_inputs, self.state = self._read_manifest()
         self.hashes = {}
         self.inputs = {}
         self.written = []
-        self._made = set()
 
     def _read_manifest(self):
         """(files, inputs, BuildState or None) of the last build; nothing of a damaged manifest"""
-        path = self.out / MANIFEST
-        if path.exists():
+        self.interrupted = _lexists(self.out / MARKER)
+        try:
+            fd = os.open(self.out / MANIFEST, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            fd = None
+        except OSError:
+            return {}, {}, None  # a symlink or unreadable: not trusted, replaced at the end
+        if fd is not None:
             try:
-                data = orjson.loads(_checked(path.read_bytes()))
-                if data.get("version") == MANIFEST_VERSION and isinstance(data.get("files"), dict):
+                with os.fdopen(fd, "rb") as f:
+                    data = orjson.loads(_checked(f.read(), self.key))
+                if data.get("version") == MANIFEST_VERSION and _valid_files(data.get("files")):
                     same_code = data.get("build") == self.build_key and isinstance(data.get("inputs"), dict)
                     if not same_code:
                         return data["files"], {}, None
                     return data["files"], data["inputs"], _read_state(data.get("archive"))
             except (OSError, ValueError, AttributeError):
                 pass
+            # Damaged, edited or from another data folder: build everything, delete nothing.
             return {}, {}, None
-        if self.out.exists() and any(self.out.iterdir()):
+        if self.interrupted:
+            return {}, {}, None  # a first build that stopped: this one completes it
+        if self.out.is_dir() and any(self.out.iterdir()):
             raise SiteError(f"{self.out} is not empty and was not built by digest: choose an empty or new folder")
         return {}, {}, None
+
+    def begin(self):
+        """Mark `out` as being built (before the first write); clear the temp files of a stopped build"""
+        if "" in self._dirs:
+            return
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            self._dirs[""] = os.open(self.out, _DIR & ~os.O_NOFOLLOW)
+        except OSError as e:
+            raise SiteError(f"cannot write {self.out} ({e.strerror})") from None
+        try:
+            os.close(os.open(MARKER, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644,
+                             dir_fd=self._dirs[""]))
+        except OSError as e:
+            raise _refused(self.out / MARKER, e) from None
+        if self.interrupted:
+            self._remove_temp_files()
+
+    def _dir(self, folder, create=True):
+        """Descriptor of a folder of the site, made when missing; None when missing and not `create`"""
+        fd = self._dirs.get(folder)
+        if fd is not None:
+            return fd
+        parent, _, name = folder.rpartition("/")
+        parent_fd = self._dir(parent, create) if parent else self._dirs[""]
+        if parent_fd is None:
+            return None
+        try:
+            if create:
+                try:
+                    os.mkdir(name, dir_fd=parent_fd)
+                except FileExistsError:
+                    pass
+            fd = os.open(name, _DIR, dir_fd=parent_fd)
+        except FileNotFoundError:
+            if create:
+                raise
+            return None
+        except OSError as e:
+            raise _refused(self.out / folder, e) from None
+        self._dirs[folder] = fd
+        return fd
 
     def unchanged(self, path, fingerprint):
         """True when the last build wrote `path` from the same inputs (so it need not be rendered)"""
@@ -80,52 +154,176 @@ class SiteWriter:
         return True
 
     def write(self, path, data):
+        """Write `path` whole (temp file + rename in its folder) unless it already holds these bytes"""
         payload = data.encode("utf-8") if isinstance(data, str) else data
         digest = hashlib.blake2b(payload, digest_size=16).hexdigest()
         self.hashes[path] = digest
         target = self.out / path
-        if self.old.get(path) == digest and target.exists():
+        try:
+            is_file = stat.S_ISREG(os.lstat(target).st_mode)
+        except OSError:
+            is_file = False
+        if is_file and self.old.get(path) == digest:
             return
-        parent = target.parent
-        if parent not in self._made:
-            parent.mkdir(parents=True, exist_ok=True)
-            self._made.add(parent)
-        if path in self.old or target.exists():
-            # Replacing a file someone may be reading (digest serve, a web server): whole or not at all.
-            tmp = parent / f".{target.name}.tmp"
-            tmp.write_bytes(payload)
-            os.replace(tmp, target)
-        else:
-            # A new file is written in place, at a third of the cost of temp + rename: were the
-            # build to stop half-way, the manifest would not list it and the next build rewrites it.
-            with open(target, "wb") as f:
-                f.write(payload)
+        self.begin()
+        folder, _, name = path.rpartition("/")
+        try:
+            _write_in(self._dir(folder), name, payload)
+        except OSError as e:
+            raise _refused(target, e) from None
         self.written.append(path)
 
     def finish(self, state=None):
         """Remove what the last build wrote and this one did not; record this build and its state"""
+        self.begin()
         removed = sorted(set(self.old) - set(self.hashes))
         for path in removed:
-            if _SAFE_PATH.fullmatch(path):
-                (self.out / path).unlink(missing_ok=True)
+            folder, _, name = path.rpartition("/")
+            fd = self._dir(folder, create=False)
+            try:
+                if fd is not None:
+                    os.unlink(name, dir_fd=fd)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                raise _refused(self.out / path, e) from None
         # One file for the outputs and the state they were built from: they cannot disagree.
         payload = orjson.dumps({"version": MANIFEST_VERSION, "build": self.build_key, "files": self.hashes,
                                 "inputs": self.inputs, "archive": state.to_json() if state else None},
                                option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE, default=_json_default)
-        write_atomic(self.out / MANIFEST, payload + _checksum(payload))
+        root = self._dirs[""]
+        try:
+            _write_in(root, MANIFEST, payload + _checksum(payload, self.key), sync=True)
+            os.unlink(MARKER, dir_fd=root)
+        except OSError as e:
+            raise _refused(self.out / MANIFEST, e) from None
+        self.close()
         return removed
 
+    def refuse_link(self, folder):
+        """SiteError when a folder of the site that others write (pagefind/) is a symlink"""
+        if os.path.islink(self.out / folder):
+            raise SiteError(f"refusing to write through a symlink: {self.out / folder}")
 
-def _checksum(payload):
-    """The manifest's last line: a hash of the rest, so a damaged manifest is never trusted"""
-    return b"blake2b " + hashlib.blake2b(payload, digest_size=16).hexdigest().encode() + b"\n"
+    def close(self):
+        for fd in self._dirs.values():
+            os.close(fd)
+        self._dirs = {}
+
+    def _remove_temp_files(self):
+        """Delete the temp files an interrupted build left (never following a symlink)"""
+        for _, _, files, dir_fd in os.fwalk(self.out):
+            for name in files:
+                if _TEMP.fullmatch(name):
+                    try:
+                        os.unlink(name, dir_fd=dir_fd)
+                    except FileNotFoundError:
+                        pass
 
 
-def _checked(raw):
+def _write_in(dir_fd, name, payload, sync=False):
+    """Write `name` in the folder `dir_fd` whole: a temp file beside it, then a rename
+
+    The temp file is made with O_EXCL and O_NOFOLLOW (a leftover one is removed first, a
+    symlink at it is unlinked, never followed); a symlink at `name` itself is refused.
+    """
+    try:
+        if stat.S_ISLNK(os.lstat(name, dir_fd=dir_fd).st_mode):
+            raise OSError(errno.ELOOP, "a symlink is in the way")
+    except FileNotFoundError:
+        pass
+    tmp = f".{name}.tmp"
+    try:
+        fd = os.open(tmp, _NEW, 0o644, dir_fd=dir_fd)
+    except FileExistsError:
+        os.unlink(tmp, dir_fd=dir_fd)
+        fd = os.open(tmp, _NEW, 0o644, dir_fd=dir_fd)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        try:
+            os.unlink(tmp, dir_fd=dir_fd)
+        except OSError:
+            pass
+        raise
+
+
+def _refused(path, error):
+    """The one-line SiteError for an OSError at `path` (a symlink in the way, a full disk, ...)"""
+    if error.errno in (errno.ELOOP, errno.EMLINK) or (error.errno == errno.ENOTDIR and os.path.islink(path)):
+        return SiteError(f"refusing to write through a symlink: {path}")
+    return SiteError(f"cannot write {path} ({error.strerror or error})")
+
+
+def _lexists(path):
+    try:
+        os.lstat(path)
+    except OSError:
+        return False
+    return True
+
+
+def _valid_files(files):
+    """True when every path of a manifest's file table is inside the site (before any delete trusts it)"""
+    return isinstance(files, dict) and all(isinstance(path, str) and inside_site(path) and isinstance(h, str)
+                                           for path, h in files.items())
+
+
+def manifest_key(data_dir):
+    """The secret that keys the manifest's checksum, made (0600) in <data-dir>/.cache on first use
+
+    It lives beside the data, outside the site: whoever can edit a built site (a shared
+    folder, a deployed artifact) cannot make a manifest the next build trusts, and so cannot
+    make it delete anything. Without a data folder to keep it in, the key is this build's
+    own: the next build trusts no manifest and rebuilds everything (deleting nothing).
+    """
+    root = Path(data_dir)
+    if not root.is_dir():
+        return os.urandom(32)
+    try:
+        cache = os.open(root, _DIR & ~os.O_NOFOLLOW)
+        try:
+            try:
+                os.mkdir(KEY_FILE.parent.name, 0o700, dir_fd=cache)
+            except FileExistsError:
+                pass
+            folder = os.open(KEY_FILE.parent.name, _DIR, dir_fd=cache)
+        finally:
+            os.close(cache)
+        try:
+            try:
+                fd = os.open(KEY_FILE.name, _NEW, 0o600, dir_fd=folder)
+                key = os.urandom(32).hex().encode()
+                with os.fdopen(fd, "wb") as f:
+                    f.write(key)
+                return key
+            except FileExistsError:
+                fd = os.open(KEY_FILE.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+                with os.fdopen(fd, "rb") as f:
+                    key = f.read()
+                return key if len(key) >= 32 else os.urandom(32)
+        finally:
+            os.close(folder)
+    except OSError:
+        return os.urandom(32)
+
+
+def _checksum(payload, key=b""):
+    """The manifest's last line: a keyed hash of the rest, so a damaged or edited manifest is never trusted"""
+    mac = hashlib.blake2b(payload, digest_size=16, key=key[:64]).hexdigest()
+    return b"blake2b-keyed " + mac.encode() + b"\n"
+
+
+def _checked(raw, key=b""):
     """The manifest without its checksum line; ValueError when the checksum does not match"""
     body, _, last = raw.rstrip(b"\n").rpartition(b"\n")
     body += b"\n"
-    if _checksum(body) != last + b"\n":
+    if not hmac.compare_digest(_checksum(body, key), last + b"\n"):
         raise ValueError("manifest checksum does not match")
     return body
 
@@ -165,7 +363,7 @@ def plan_paths(paths):
     for path in paths:
         if path in seen:
             raise SiteError(f"two outputs want the same path {path!r}")
-        if not _SAFE_PATH.fullmatch(path) or ".." in path.split("/"):
+        if not inside_site(path):
             raise SiteError(f"refusing to write outside the site: {path!r}")
         seen.add(path)
 
@@ -188,9 +386,10 @@ _JOB = None  # (pages, writer) for forked workers: inherited, never pickled
 def _render_share(index, workers):
     pages, parent = _JOB
     writer = SiteWriter.__new__(SiteWriter)
-    writer.out, writer.build_key, writer.old, writer.old_inputs = parent.out, parent.build_key, parent.old, \
-        parent.old_inputs
-    writer.hashes, writer.inputs, writer.written, writer._made = {}, {}, [], set()
+    writer.__dict__.update(parent.__dict__)
+    # The folder descriptors are the parent's (inherited through fork): shared, not closed here.
+    writer._dirs = dict(parent._dirs)
+    writer.hashes, writer.inputs, writer.written = {}, {}, []
     _render_into(writer, pages[index::workers])
     return writer.hashes, writer.inputs, writer.written
 
@@ -209,6 +408,7 @@ def render_pages(pages, writer):
     env = make_env("html")
     for name in {p.template for p in pages}:
         env.get_template(name)  # compiled once, before the fork
+    writer.begin()  # before the fork: the workers share the folder descriptors
     _JOB = (pages, writer)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
