@@ -319,7 +319,8 @@ def build(ctx, out, base_url, search):
         raise fail(e) from e
     click.echo(f"Built {result.pages} pages ({result.days} days, {result.papers} papers) in {result.out}: "
                f"{len(result.written)} files written, {result.files - len(result.written)} unchanged, "
-               f"{len(result.removed)} removed{', search indexed' if result.indexed else ''}")
+               f"{len(result.removed)} removed{', updated' if result.updated else ''}"
+               f"{', search indexed' if result.indexed else ''}")
 
 
 @cli.command()

@@ -11,9 +11,9 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from digest.archive import EVERYTHING, BuildState
+from digest.archive import EVERYTHING, BuildState, month_of
 from digest.incremental import collect_archive
-from digest.publish.search import run_pagefind
+from digest.publish.search import index_search
 from digest.publish.writer import SiteWriter, manifest_key, plan_paths, render_pages
 from digest.render import templates_dir
 from digest.render.pages import _site_info, check_base_url, day_json, robots_txt, site_pages, \
@@ -95,10 +95,10 @@ def _build_site(config, out, base_url, search):
     written = writer.written
     indexed = False
     writer.refuse_link("pagefind")
-    if site.search and (written or removed or not (out / "pagefind" / "pagefind.js").exists()):
-        run_pagefind(out)
-        indexed = True
-    elif not site.search:
+    if site.search:
+        shard_of = {f"paper/{paper.slug}.html": month_of(paper.first_seen) for paper in archive.papers.values()}
+        indexed = bool(index_search(out, shard_of, set(written) | set(removed)))
+    else:
         shutil.rmtree(out / "pagefind", ignore_errors=True)
     return BuildResult(out=out, pages=len(paths), files=len(writer.hashes), written=tuple(sorted(written)),
                        removed=tuple(removed), days=len(archive.days), papers=len(archive.papers), indexed=indexed,
