@@ -53,6 +53,10 @@ class FetchSettings:
     hf_min_interval: float = 0.5
     arxiv_min_interval: float = 3.0
     max_response_bytes: int = 20_000_000
+    request_deadline: float = 60.0  # seconds for one request, body included
+    fetch_deadline: float = 600.0  # seconds for the whole fetch, retries and pauses included
+    max_redirects: int = 5
+    redirect_origins: tuple[str, ...] = ()  # other scheme://host[:port] a redirect may lead to
 
 
 @dataclass(frozen=True)
