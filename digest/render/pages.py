@@ -40,6 +40,8 @@ class SiteInfo:
     search: bool
     listing_names: tuple = ()  # (internal name, name for readers) pairs from [site] listing_names
     topics_min_papers: int = 5  # a topic is on the topics index from this many papers
+    max_authors: int = 3  # [digest] max_authors: names in a byline before "and N more"
+    summary_sentences: int = 2  # [digest] summary_sentences: of the abstract, when there is no AI summary
 
     def listing(self, name):
         """A listing's name for readers ('hf-daily' -> 'Hugging Face Daily Papers')"""
@@ -109,11 +111,11 @@ class Page:
         """External links of an entry, each checked again: only http(s) reaches a page"""
         return [(label, url) for kind, label in LINK_LABELS if (url := safe_url(entry.links.get(kind)))]
 
-    def byline(self, entry, most=3):
-        return byline(entry, most)
+    def byline(self, entry):
+        return byline(entry, self.site.max_authors)
 
     def summary(self, entry):
-        return short_summary(entry, 2)
+        return short_summary(entry, self.site.summary_sentences)
 
 
 class PaperPage(Page):
@@ -122,7 +124,7 @@ class PaperPage(Page):
     @functools.cached_property
     def description(self):
         entry = self.data["paper"].entry
-        return short_summary(entry, 2) or entry.title
+        return short_summary(entry, self.site.summary_sentences) or entry.title
 
     @functools.cached_property
     def chart(self):
@@ -152,7 +154,8 @@ def _site_info(config, base_url):
     )
     return SiteInfo(title=config.title, base_url=base, subscribe_url=config.site.subscribe_url, feeds=feeds,
                     search=config.site.search, listing_names=tuple(sorted(config.site.listing_names.items())),
-                    topics_min_papers=config.site.topics_min_papers)
+                    topics_min_papers=config.site.topics_min_papers, max_authors=config.digest.max_authors,
+                    summary_sentences=config.digest.summary_sentences)
 
 
 def check_base_url(url):
