@@ -85,6 +85,7 @@ class Archive:
     counts: dict = field(default_factory=dict)  # day -> DayCount
     topics: dict = field(default_factory=dict)  # casefolded keyword -> (slug, shown name, paper keys)
     scope: Scope = EVERYTHING  # the pages whose inputs may have changed since the last build
+    fetched: dict = field(default_factory=dict)  # day -> fetched_at stamps of its snapshots (days with a digest)
 
 
 @dataclass(frozen=True)
