@@ -81,6 +81,7 @@ class Archive:
     topics: dict = field(default_factory=dict)  # slug -> digest.topics.Topic, in slug order
     topic_index: dict = field(default_factory=dict)  # casefolded keyword -> the slug of its topic
     scope: Scope = EVERYTHING  # the pages whose inputs may have changed since the last build
+    fetched: dict = field(default_factory=dict)  # day -> fetched_at stamps of its snapshots (days with a digest)
 
 
 @dataclass(frozen=True)

@@ -232,6 +232,8 @@ def fetch(ctx, day, listings):
     for result in report.results:
         for warning in result.warnings:
             click.echo(f"warning: {result.listing}: {warning}", err=True)
+        if result.skipped:
+            click.echo(f"{result.listing}: {result.skipped}")
         for s in result.stored:
             count = "no papers published" if s.what == "no papers published" else f"{s.count} papers, {s.what}"
             click.echo(f"{s.listing} {s.day}: {count} ({s.path})")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from digest.errors import ConfigError
@@ -86,6 +87,10 @@ class EmailSettings:
     rate_limit: float = 5.0
 
 
+# Characters a tag: URI may hold unescaped (RFC 4151): a site id goes into every feed GUID.
+SITE_ID = re.compile(r"[A-Za-z0-9._~:/-]{1,200}")
+
+
 @dataclass(frozen=True)
 class SiteSettings:
     """The static site and its feeds (README: "The site and feeds")"""
@@ -93,6 +98,10 @@ class SiteSettings:
     base_url: str = "http://127.0.0.1:8000/"
     subscribe_url: str | None = None
     feed_items: int = 30
+    feed_days: int = 7
+    # What feed GUIDs are made from (digest/render/feeds.py): unset, GITHUB_REPOSITORY when set
+    # (load_config), else base_url's host and path.
+    site_id: str | None = None
     search: bool = True
     # A topic is listed on the topics index from this many papers (every topic of two or
     # more papers has a page, linked from its papers' pages).
@@ -116,6 +125,9 @@ class SiteSettings:
         for listing, name in self.listing_names.items():
             if not name.strip():
                 raise ConfigError(f"[site] listing_names: the name of {listing!r} is empty")
+        if self.site_id is not None and not SITE_ID.fullmatch(self.site_id):
+            raise ConfigError(f"[site] site_id {self.site_id!r} should be letters, digits and . _ ~ - / : only"
+                              " (like 'github.com/you/digest')")
 
 
 # Each [table] of digest.toml and the settings class that reads it. A new section is a
@@ -167,11 +179,16 @@ def load_config(path=None, data_dir=None, env=None):
         data_dir = env.get("DIGEST_DATA_DIR") or None
     if data_dir is None and "data_dir" in raw:
         data_dir = (source.parent / _typed(raw, "data_dir", str, where))
+    sections = {name: _section(raw, name, cls, where) for name, cls in SECTIONS.items()}
+    repository = env.get("GITHUB_REPOSITORY")
+    if sections["site"].site_id is None and repository and SITE_ID.fullmatch(repository):
+        # Unique to a fork, and the same on every run of its workflow (feed GUIDs stay put).
+        sections["site"] = replace(sections["site"], site_id=f"github.com/{repository}")
     return Config(
         data_dir=Path(data_dir or "data"),
         title=_typed(raw, "title", str, where) if "title" in raw else Config.title,
         source_path=source,
-        **{name: _section(raw, name, cls, where) for name, cls in SECTIONS.items()},
+        **sections,
     )
 
 

@@ -73,7 +73,7 @@ def _trend(day, history, item, items, previous, settings):
     reasons = []
     if gain and gain > 0:
         rate = f" ({gain / gap:.1f} a day)" if gap > 1 else ""
-        reasons.append(f"+{gain} upvotes since {_short_date(last_day)}{rate}")
+        reasons.append(f"+{gain} {'upvote' if gain == 1 else 'upvotes'} since {_short_date(last_day)}{rate}")
     if climb and climb > 0:
         reasons.append(f"up {climb} {'place' if climb == 1 else 'places'} on {climb_listing}")
     if days_seen > 1:

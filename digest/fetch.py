@@ -7,7 +7,8 @@ Per run day F and listing:
   its own day, so its papers are new on that day however late it was fetched. The window's
   fresh lists are stored together as one re-observation snapshot `hf-daily-recent` on F.
 - hf-trending and arxiv:<category> are current: only today's list exists, so each run
-  stores one snapshot (hf-trending under F, arXiv under the day its feed announces).
+  stores one snapshot (hf-trending under F, arXiv under the day its feed announces), and a
+  run for a past day F (a backfill) skips them: today's list does not belong to F.
 
 Each listing is all or nothing: its requests all succeed before any file is written.
 """
@@ -49,6 +50,7 @@ class ListingResult:
     stored: tuple[Stored, ...] = ()
     error: DigestError | None = None
     warnings: tuple[str, ...] = ()
+    skipped: str | None = None  # why nothing was fetched: a current listing on a past day
 
 
 @dataclass(frozen=True)
@@ -133,12 +135,14 @@ def fetch(store, settings, day, *, listings=None, client=None, now=None):
         listing_kind(name)
     now = now or dt.datetime.now(dt.timezone.utc)
     fetched_at = now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    skipped = {name: why for name in listings if (why := past_day_skip(name, day, now.date()))}
     own_client = client is None
     client = client or make_client(settings)
     try:
         groups = {}
         for name in listings:
-            groups.setdefault(_host_for(name, settings), []).append(name)
+            if name not in skipped:
+                groups.setdefault(_host_for(name, settings), []).append(name)
         plans = {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:
             futures = {host: pool.submit(_fetch_group, store, settings, client, day, names, fetched_at)
@@ -151,6 +155,9 @@ def fetch(store, settings, day, *, listings=None, client=None, now=None):
             client.close()
     results = []
     for name in listings:
+        if name in skipped:
+            results.append(ListingResult(name, skipped=skipped[name]))
+            continue
         plan, notes = plans[name]
         if isinstance(plan, DigestError):
             results.append(ListingResult(name, error=plan, warnings=notes))
@@ -161,6 +168,17 @@ def fetch(store, settings, day, *, listings=None, client=None, now=None):
                        for s, what in plan for path, changed in [store.save_if_changed(s)])
         results.append(ListingResult(name, stored=stored, warnings=notes))
     return FetchReport(day, tuple(results), retries)
+
+
+def past_day_skip(name, day, today):
+    """Why a listing's list of `day` cannot be fetched on `today`, or None when it can
+
+    hf-daily is dated: any day's list can be fetched. hf-trending and arXiv publish only
+    their current list: fetched for a past day, it would file today's papers under that day.
+    """
+    if day >= today or listing_kind(name) == "hf-daily":
+        return None
+    return f"skipped: only today's list of {name} can be fetched, not {day}'s"
 
 
 def _host_for(name, settings):

@@ -48,12 +48,12 @@ def collect_archive(config, store=None, state=None):
             return _update_archive(store, history, config, files_by_day, day_keys, state)
         except _Stale:
             pass
-    digests, seen, latest = _compute_days(store, history, config, days, files_by_day, {}, _Lists(store))
+    digests, seen, latest, fetched = _compute_days(store, history, config, days, files_by_day, {}, _Lists(store))
     counts = {day: DayCount(len(d.new), len(d.trending)) for day, d in digests.items()}
     papers = _make_papers(history, latest)
     topics, topic_index = _topics(papers)
     return Archive(days=tuple(days), digests=digests, seen=seen, papers=papers, day_keys=day_keys,
-                   counts=counts, topics=topics, topic_index=topic_index)
+                   counts=counts, topics=topics, topic_index=topic_index, fetched=fetched)
 
 
 def _topics(papers):
@@ -143,12 +143,12 @@ class _Lists:
 
 
 def _compute_days(store, history, config, days, files_by_day, previous, lists):
-    """Digests, papers seen and latest entries of `days`, in order
+    """Digests, papers seen, latest entries and fetch times of `days`, in order
 
     previous: listing -> its snapshot before the first day (updated in place); lists: the
     _Lists that reads the snapshots and completes re-observations.
     """
-    digests, seen, latest = {}, {}, {}
+    digests, seen, latest, fetched = {}, {}, {}, {}
     for day in days:
         today = {}
         for path in files_by_day[day]:
@@ -157,8 +157,9 @@ def _compute_days(store, history, config, days, files_by_day, previous, lists):
         before = {listing: previous.get(listing) for listing in today}
         digests[day] = make_digest(day, history, today, before, config.trending, config.digest.top_items)
         seen[day] = _latest_entries(day, today, history, latest)
+        fetched[day] = tuple(sorted({s.fetched_at for s in today.values() if s.fetched_at}))
         previous.update(today)
-    return digests, seen, latest
+    return digests, seen, latest, fetched
 
 
 def _latest_entries(day, today, history, latest):
@@ -206,13 +207,13 @@ def _update_archive(store, history, config, files_by_day, day_keys, state):
     # From the day before the first change: it gains a "next" link when a day is added.
     changed = days[max(first - 1, 0):]
     # The feeds show the latest days, changed or not: their digests are computed again too.
-    start = min(first - 1, _feed_start(days, state, first, config.site.feed_items))
+    start = min(first - 1, _feed_start(days, state, first, max(config.site.feed_items, config.site.feed_days)))
     if start < 1:
         raise _Stale("every day changed")
     fresh = days[start:]
     lists = _Lists(store)
     previous = _previous_snapshots(lists, files_by_day, fresh[0])
-    digests, seen_now, latest = _compute_days(store, history, config, fresh, files_by_day, previous, lists)
+    digests, seen_now, latest, fetched = _compute_days(store, history, config, fresh, files_by_day, previous, lists)
     seen = {day: state.days[day][1] for day in days[:start]} | seen_now
     counts = {day: state.days[day][2] for day in days[:start]}
     counts |= {day: DayCount(len(d.new), len(d.trending)) for day, d in digests.items()}
@@ -250,7 +251,7 @@ def _update_archive(store, history, config, files_by_day, day_keys, state):
                   periods=frozenset(periods),
                   papers=frozenset(touched), topics=frozenset(slugs & topics.keys()))
     return Archive(days=days, digests=digests, seen=seen, papers=papers, day_keys=day_keys, counts=counts,
-                   topics=topics, topic_index=topic_index, scope=scope)
+                   topics=topics, topic_index=topic_index, scope=scope, fetched=fetched)
 
 
 def _previous_snapshots(lists, files_by_day, day):

@@ -66,8 +66,8 @@ class RunReport:
         """(listing, what was stored or the error) per fetched listing"""
         rows = []
         for result in self.fetch.results if self.fetch else ():
-            if result.error:
-                rows.append((result.listing, f"FAILED: {result.error}"))
+            if result.error or result.skipped:
+                rows.append((result.listing, result.skipped or f"FAILED: {result.error}"))
                 continue
             groups = {}
             for s in result.stored:

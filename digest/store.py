@@ -232,9 +232,10 @@ def load_snapshot(store, path, raw=None):
         entries = tuple(_stored_entry(e) for e in data["entries"])
         if data.get("format") != SNAPSHOT_FORMAT or data.get("version") != SNAPSHOT_VERSION:
             raise ValueError("not a current snapshot")
-        window = data.get("window")
+        window, fetched_at = data.get("window"), data.get("fetched_at")
         return Snapshot(listing=check_listing(data["listing"]), date=dt.date.fromisoformat(data["date"]),
-                        entries=entries, source=Source(kind=None), fetched_at=None,
+                        entries=entries, source=Source(kind=None),
+                        fetched_at=fetched_at if type(fetched_at) is str else None,  # the feeds' item dates
                         published_nothing=data.get("published_nothing") is True,
                         window=tuple(dt.date.fromisoformat(d) for d in window) if window else None)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, DigestError):

@@ -92,11 +92,12 @@ def test_a_page_that_exactly_fills_asks_for_the_next_one(run, server, tmp_path):
 def test_a_list_longer_than_max_pages_is_cut_with_a_warning(run, server, tmp_path):
     server.sources.trending = hf_items("2026-08-21")
     configure(tmp_path / "digest.toml", server.url, page_size=5, max_pages=2)
-    result = run("fetch", "--date", "2026-08-21", "--listing", "hf-trending")
+    result = run("fetch", "--listing", "hf-trending")  # today: only today's trending list can be fetched
     assert "warning: hf-trending: " in result.stderr and "stopped after max_pages (2)" in result.stderr
     assert "kept the first 10 papers" in result.stderr
     assert len(server.sources.requests(PATH)) == 2
-    assert len(snapshot_file(run.data_dir, "hf-trending", "2026-08-21")["entries"]) == 10
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    assert len(snapshot_file(run.data_dir, "hf-trending", today)["entries"]) == 10
 
 
 def grow(server, run_day, days, per_day=10):
@@ -377,11 +378,12 @@ def test_a_listing_fails_as_a_whole_when_one_of_its_days_fails(run, server, tmp_
 
 
 def test_partial_failure_stores_the_good_listings_and_exits_9(run, server, tmp_path, sleeps):
-    server.sources.daily["2026-08-21"] = hf_items("2026-08-21")
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()  # arXiv is fetched only for today
+    server.sources.daily[today] = hf_items("2026-08-21")
     prepared(run, tmp_path, server.url, arxiv_url=refused_url())
-    result = run("fetch", "--date", "2026-08-21", "--listing", "hf-daily", "--listing", "arxiv:cs.CL", expect=9)
+    result = run("fetch", "--date", today, "--listing", "hf-daily", "--listing", "arxiv:cs.CL", expect=9)
     one_line_error(result, "1 of 2 listings failed", "arxiv:cs.CL", "connection refused")
-    assert (run.data_dir / "snapshots" / "hf-daily" / "2026-08-21.json").exists()
+    assert (run.data_dir / "snapshots" / "hf-daily" / f"{today}.json").exists()
     assert not (run.data_dir / "snapshots" / "arxiv_cs.CL").exists()
 
 
@@ -407,7 +409,7 @@ def test_base_urls_come_from_the_environment(tmp_path, monkeypatch):
 def test_arxiv_feed_keeps_new_papers_on_the_feeds_day(run, server, tmp_path):
     server.sources.feeds["cs.CL"] = ARXIV_FEED
     configure(tmp_path / "digest.toml", server.url)
-    result = run("fetch", "--date", "2026-08-22", "--listing", "arxiv:cs.CL")
+    result = run("fetch", "--listing", "arxiv:cs.CL")  # today's feed, whatever day it announces
     assert "arxiv:cs.CL 2026-08-21: 3 papers, list" in result.stdout
     stored = snapshot_file(run.data_dir, "arxiv:cs.CL", "2026-08-21")
     assert [e["id"] for e in stored["entries"]] == ["2608.20202", "2608.20411", "2608.20477"]

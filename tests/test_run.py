@@ -161,7 +161,8 @@ def test_every_listing_failing_is_a_network_failure(tmp_path, servers, cert):
     assert code == 0, (out, err)
     assert re.search(r"\n  email +not configured", out)
     dead = type("Dead", (), {"url": refused_url()})()
-    code, out, err, _ = digest_run(tmp_path, dead, dead, "--date", "2026-08-22")
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()  # a past day would skip arXiv and trending
+    code, out, err, _ = digest_run(tmp_path, dead, dead, "--date", today)
     assert code == 7, (out, err)
     assert "Error: fetch: every listing failed" in err
     assert (tmp_path / "site" / "index.html").is_file()

@@ -80,7 +80,7 @@ def _build_site(config, out, base_url, search):
     others = [(f"{day}.json", functools.partial(day_json, archive.digests[day]))
               for day in archive.days if archive.scope.wants("days", day)]
     others += [(path, functools.partial(lambda d: d, data))
-               for path, data in feed_files(archive, site, config.site.feed_items)]
+               for path, data in feed_files(archive, site, config.site)]
     others += [("sitemap.xml", functools.partial(sitemap_xml, paths, site)),
                ("robots.txt", functools.partial(robots_txt, site))]
     static = templates_dir() / "site" / "static"

@@ -1,4 +1,18 @@
-"""RSS 2.0, Atom and JSON Feed 1.1: one item per daily digest, and one item per new paper
+"""RSS 2.0, Atom and JSON Feed 1.1: one item per daily edition, and one item per new paper
+
+Each feed holds every item of the last `[site] feed_days` days (so a reader who looks once
+in that time misses nothing, however many papers a day brings), and at least the latest
+`[site] feed_items` items.
+
+Items are dated when their edition was made: the latest fetch time of the day's snapshots,
+else (an imported day, whose fetch time is unknown) noon UTC of the day, which falls on the
+same calendar day for readers from UTC-11 to UTC+11. Dates then decrease by at least a
+second from one item to the next, in feed order (a day's papers in listing order): readers
+that sort by date keep that order, and no two Atom entries share an `updated` value.
+
+GUIDs are tag: URIs made from the site id (`[site] site_id`, else `github.com/<owner/repo>`
+from GITHUB_REPOSITORY, else the configured base URL's host and path) and the item's own
+name: the same on every build, different between two sites.
 
 feedgen writes RSS and Atom. Its known bugs are worked around here: Atom entry links
 lose `rel` and `type` in 1.0.0 (fixed after serialising), `add_entry` prepends unless
@@ -11,17 +25,26 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import urllib.parse
+from collections import Counter
+from typing import NamedTuple
+
+from markupsafe import escape
 
 from digest.render import make_env
 from digest.render.markdown import LINK_LABELS
+from digest.render.text import byline, plural, short_date, short_summary
 from digest.text import safe_url
-from digest.render.text import plural, short_date, short_summary
 
 # XML 1.0 forbids these characters even when escaped; titles were cleaned on import,
 # but a feed must stay well-formed whatever a snapshot holds.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
 ATOM_NS = "http://www.w3.org/2005/Atom"
-GUID_PREFIX = "tag:digest,2024:"
+GUID_SCHEME = "tag:digest,2024:"
+UTC = dt.timezone.utc
+EDITION_TIME = dt.time(12, 0)  # an edition's time when its fetch time is unknown (an imported day)
+FEED_AUTHORS = 10  # authors named per paper item (its content gives the whole byline)
+DAY_CATEGORIES = 8  # categories of a daily item: its papers' most frequent topics
 
 
 def xml_text(value):
@@ -29,18 +52,53 @@ def xml_text(value):
     return _XML_INVALID.sub("", value or "")
 
 
-def pinned(day):
-    """The moment a day's items are dated: midnight UTC of that day"""
-    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.timezone.utc)
+def edition_time(day, stamps=()):
+    """When a day's edition was made: its latest snapshot fetch, else noon UTC of the day"""
+    times = []
+    for stamp in stamps:
+        try:
+            moment = dt.datetime.fromisoformat(stamp)
+        except ValueError:
+            continue  # a hand-made snapshot's stamp: the day's pinned time will do
+        if moment.tzinfo is not None:
+            times.append(moment.astimezone(UTC).replace(microsecond=0))
+    return max(times) if times else dt.datetime.combine(day, EDITION_TIME, tzinfo=UTC)
 
 
-class FeedItem:
-    """One item of any flavour: stable id, link, title, date and HTML content"""
+def site_id(settings):
+    """The site's part of every GUID: [site] site_id, else the configured base URL's host and path
 
-    __slots__ = ("guid", "url", "title", "date", "html", "summary")
+    The base URL is a fallback only: a site that moves without a site_id gets new GUIDs,
+    and its readers see every item once more.
+    """
+    if settings.site_id:
+        return settings.site_id
+    parts = urllib.parse.urlsplit(settings.base_url)
+    return urllib.parse.quote(f"{parts.netloc}{parts.path}".rstrip("/").casefold(), safe="/:.-_~")
 
-    def __init__(self, guid, url, title, date, html, summary):
-        self.guid, self.url, self.title, self.date, self.html, self.summary = guid, url, title, date, html, summary
+
+class FeedItem(NamedTuple):
+    """One item of any flavour: stable id, link, title, date, HTML content, authors and categories"""
+
+    guid: str
+    url: str
+    title: str
+    date: dt.datetime
+    html: str
+    summary: str
+    authors: tuple
+    categories: tuple
+
+
+class FeedCard(NamedTuple):
+    """A paper in a daily item, as the feed template shows it"""
+
+    title: str
+    url: str
+    byline: tuple
+    reasons: tuple
+    summary: str
+    links: tuple
 
 
 def paper_links(entry):
@@ -48,55 +106,133 @@ def paper_links(entry):
     return [(label, url) for kind, label in LINK_LABELS if (url := safe_url(entry.links.get(kind)))]
 
 
+def topic_names(archive, keywords):
+    """The topics of some keywords, each once: a keyword's topic name when it is a topic"""
+    names = {}
+    for keyword in keywords:
+        slug = archive.topic_index.get(keyword.casefold())
+        topic = archive.topics.get(slug) if slug else None
+        name = topic.name if topic else keyword
+        names.setdefault(name.casefold(), name)
+    return tuple(names.values())
+
+
 def _render(template, **context):
     return make_env("html").get_template(template).render(**context)
 
 
-def daily_items(archive, site, most):
-    days = list(reversed(archive.days))[:most]
+def _recent_days(archive, settings):
+    """The days of the feeds, newest first: every day of the last feed_days, then the older ones"""
+    days = list(reversed(archive.days))
+    start = days[0] - dt.timedelta(days=settings.feed_days - 1) if days else None
+    return [day for day in days if day >= start], [day for day in days if day < start]
+
+
+def daily_items(archive, site, settings):
+    """One item per edition: the last feed_days days, and at least feed_items editions"""
+    recent, older = _recent_days(archive, settings)
+    days = recent + older[:max(settings.feed_items - len(recent), 0)]
+    guid = f"{GUID_SCHEME}{site_id(settings)}:day:"
     items = []
     for day in days:
         d = archive.digests[day]
         url = f"{site.base_url}day/{day}.html"
-        title = f"{short_date(day)}: {len(d.new)} new, {len(d.trending)} trending"
-        html = _render("site/_feed_day.html", digest=d, papers=archive.papers, base=site.base_url)
-        summary = (f"{plural(d.papers_seen, 'paper')}: {len(d.new)} new, {len(d.trending)} trending."
-                   if d.papers_seen else "No papers were listed on this day.")
-        items.append(FeedItem(f"{GUID_PREFIX}day:{day}", url, title, pinned(day), html, summary))
-    return items
+        cards = {"new": [_card(archive, site, item) for item in d.new],
+                 "trending": [_card(archive, site, t.item, t.reasons) for t in d.trending]}
+        html = _render("site/_feed_day.html", digest=d, cards=cards, url=url, listings=_listings(site, d))
+        items.append(FeedItem(f"{guid}{day}", url, _day_title(d), edition_time(day, archive.fetched.get(day, ())),
+                              html, _day_summary(d), (site.title,), _day_categories(archive, d)))
+    return _descending(items)
 
 
-def paper_items(archive, site, most):
-    """The most recent new papers: newest day first, then in listing order"""
+def _day_categories(archive, d):
+    """The topics most of the edition's papers share: by how many papers have one, then in listing order"""
+    topics = Counter(topic for item in (*d.new, *(t.item for t in d.trending))
+                     for topic in topic_names(archive, item.entry.keywords))
+    # Counter keeps first-seen order, and sorted() is stable: ties stay in listing order.
+    return tuple(sorted(topics, key=lambda t: -topics[t])[:DAY_CATEGORIES])
+
+
+def _listings(site, digest):
+    return ", ".join(dict.fromkeys(site.listing(name) for name in digest.listings))
+
+
+def _day_title(d):
+    """'21 Aug 2026: 17 new papers, 3 trending'"""
+    parts = [plural(len(d.new), "new paper")] if d.new else []
+    if d.trending:
+        parts.append(f"{len(d.trending)} trending" if d.new else f"{plural(len(d.trending), 'paper')} trending")
+    if not parts:
+        parts = ["no new papers" if d.papers_seen else "no papers listed"]
+    return f"{short_date(d.date)}: {', '.join(parts)}"
+
+
+def _day_summary(d):
+    if not d.papers_seen:
+        return "No papers were listed on this day."
+    return f"{plural(d.papers_seen, 'paper')} on {_listings(d)}: {len(d.new)} new, {len(d.trending)} trending."
+
+
+def _card(archive, site, item, reasons=()):
+    paper = archive.papers[item.key]
+    url = f"{site.base_url}paper/{paper.slug}.html"
+    return FeedCard(item.entry.title, url, tuple(byline(item.entry, site.max_authors)), tuple(reasons),
+                    short_summary(item.entry, site.summary_sentences), (("Paper page", url), *paper_links(item.entry)))
+
+
+def paper_items(archive, site, settings):
+    """Every new paper of the last feed_days days, and at least feed_items: newest day first, in listing order"""
+    recent, older = _recent_days(archive, settings)
+    guid = f"{GUID_SCHEME}{site_id(settings)}:paper:"
     items = []
-    for day in reversed(archive.days):
+    for day in recent + older:
+        if day not in recent and len(items) >= settings.feed_items:
+            break
+        made = edition_time(day, archive.fetched.get(day, ()))
         for item in archive.digests[day].new:
+            if day not in recent and len(items) >= settings.feed_items:
+                break
             paper = archive.papers[item.key]
+            entry = paper.entry
             url = f"{site.base_url}paper/{paper.slug}.html"
-            html = _render("site/_feed_paper.html", entry=paper.entry, links=paper_links(paper.entry))
-            items.append(FeedItem(f"{GUID_PREFIX}paper:{paper.slug}", url, paper.entry.title, pinned(day), html,
-                                  short_summary(paper.entry, 2) or paper.entry.title))
-            if len(items) == most:
-                return items
-    return items
+            html = _render("site/_feed_paper.html", entry=entry, byline=byline(entry, site.max_authors),
+                           links=paper_links(entry), day=short_date(day), listing=site.listing(item.listing))
+            authors = tuple(entry.authors[:FEED_AUTHORS]) or (entry.organization or site.title,)
+            items.append(FeedItem(f"{guid}{paper.slug}", url, entry.title, made, html,
+                                  short_summary(entry, site.summary_sentences) or entry.title, authors,
+                                  topic_names(archive, entry.keywords)))
+    return _descending(items)
 
 
-def _feedgen(site, name, title, description, items, kind):
+def _descending(items):
+    """Items dated at least a second apart, in feed order: each no later than its edition"""
+    out = []
+    for item in items:
+        if out and item.date >= out[-1].date:
+            item = item._replace(date=out[-1].date - dt.timedelta(seconds=1))
+        out.append(item)
+    return out
+
+
+def _feedgen(site, feed_id, name, title, description, items, kind):
     from feedgen.feed import FeedGenerator
 
     fg = FeedGenerator()
+    if kind == "rss":
+        fg.load_extension("dc", atom=False, rss=True)  # dc:creator: RSS <author> wants an email address
     self_url = f"{site.base_url}feeds/{name}.{'atom' if kind == 'atom' else 'xml'}"
-    fg.id(f"{GUID_PREFIX}feed:{name}")
+    fg.id(feed_id)
     fg.title(xml_text(title))
     fg.description(xml_text(description))
     fg.subtitle(xml_text(description))
+    fg.author({"name": xml_text(site.title)})
     # feedgen uses the *last* link added as the RSS channel link: self first, then home.
     fg.link(href=self_url, rel="self")
     fg.link(href=site.base_url, rel="alternate")
     fg.language("en")
     fg.generator("digest")
     # Pinned: feedgen would stamp the time of the build.
-    updated = items[0].date if items else pinned(dt.date(1970, 1, 1))
+    updated = items[0].date if items else dt.datetime(1970, 1, 1, tzinfo=UTC)
     fg.updated(updated)
     fg.lastBuildDate(updated)
     for item in items:
@@ -108,8 +244,17 @@ def _feedgen(site, name, title, description, items, kind):
         fe.published(item.date)
         fe.updated(item.date)
         fe.pubDate(item.date)
-        fe.description(xml_text(item.html))
         fe.content(xml_text(item.html), type="html")
+        if kind == "rss":
+            # The description is the short summary (RSS reads it as HTML: escaped), the
+            # edition is content:encoded: the whole HTML once, not twice.
+            fe.description(str(escape(xml_text(item.summary))))
+            fe.dc.dc_creator([xml_text(a) for a in item.authors])
+        else:
+            fe.summary(xml_text(item.summary))
+            fe.author([{"name": xml_text(a)} for a in item.authors])
+        for category in item.categories:
+            fe.category(term=xml_text(category))
     if kind == "rss":
         return fg.rss_str(pretty=True)
     return _fix_atom_links(fg.atom_str(pretty=True))
@@ -135,6 +280,7 @@ def json_feed(site, name, title, description, items):
         "home_page_url": site.base_url,
         "feed_url": f"{site.base_url}feeds/{name}.json",
         "language": "en",
+        "authors": [{"name": site.title}],
         "items": [
             {
                 "id": item.guid,
@@ -143,6 +289,8 @@ def json_feed(site, name, title, description, items):
                 "content_html": item.html,
                 "summary": item.summary,
                 "date_published": item.date.isoformat().replace("+00:00", "Z"),
+                "authors": [{"name": a} for a in item.authors],
+                "tags": list(item.categories),
             }
             for item in items
         ],
@@ -150,17 +298,21 @@ def json_feed(site, name, title, description, items):
     return json.dumps(feed, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-def feed_files(archive, site, most):
-    """Every feed file as (path, bytes): daily and papers, each as RSS, Atom and JSON Feed"""
+def feed_files(archive, site, settings):
+    """Every feed file as (path, bytes): daily and papers, each as RSS, Atom and JSON Feed
+
+    settings: the [site] settings (feed_items, feed_days, site_id, base_url).
+    """
     flavours = (
         ("daily", f"{site.title}", f"The daily digest of {site.title}: new and trending papers",
-         daily_items(archive, site, most)),
+         daily_items(archive, site, settings)),
         ("papers", f"{site.title}: new papers", f"Every new paper in {site.title}, one item each",
-         paper_items(archive, site, most)),
+         paper_items(archive, site, settings)),
     )
     files = []
     for name, title, description, items in flavours:
-        files.append((f"feeds/{name}.xml", _feedgen(site, name, title, description, items, "rss")))
-        files.append((f"feeds/{name}.atom", _feedgen(site, name, title, description, items, "atom")))
+        feed_id = f"{GUID_SCHEME}{site_id(settings)}:feed:{name}"
+        files.append((f"feeds/{name}.xml", _feedgen(site, feed_id, name, title, description, items, "rss")))
+        files.append((f"feeds/{name}.atom", _feedgen(site, feed_id, name, title, description, items, "atom")))
         files.append((f"feeds/{name}.json", json_feed(site, name, title, description, items).encode("utf-8")))
     return files
