@@ -141,7 +141,7 @@ def daily_items(archive, site, settings):
                  "trending": [_card(archive, site, t.item, t.reasons) for t in d.trending]}
         html = _render("site/_feed_day.html", digest=d, cards=cards, url=url, listings=_listings(site, d))
         items.append(FeedItem(f"{guid}{day}", url, _day_title(d), edition_time(day, archive.fetched.get(day, ())),
-                              html, _day_summary(d), (site.title,), _day_categories(archive, d)))
+                              html, _day_summary(site, d), (site.title,), _day_categories(archive, d)))
     return _descending(items)
 
 
@@ -167,10 +167,10 @@ def _day_title(d):
     return f"{short_date(d.date)}: {', '.join(parts)}"
 
 
-def _day_summary(d):
+def _day_summary(site, d):
     if not d.papers_seen:
         return "No papers were listed on this day."
-    return f"{plural(d.papers_seen, 'paper')} on {_listings(d)}: {len(d.new)} new, {len(d.trending)} trending."
+    return f"{plural(d.papers_seen, 'paper')} on {_listings(site, d)}: {len(d.new)} new, {len(d.trending)} trending."
 
 
 def _card(archive, site, item, reasons=()):
