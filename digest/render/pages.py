@@ -19,7 +19,7 @@ from digest.archive import Paper, iso_week, month_of
 from digest.errors import SiteError
 from digest.render.markdown import LINK_LABELS
 from digest.render.chart import paper_chart
-from digest.render.text import byline, listing_label, long_date, plural, short_date, short_summary
+from digest.render.text import byline, listing_label, listing_labels, long_date, plural, short_date, short_summary
 from digest.text import safe_url
 
 ROLLUP_GAINERS = 10  # gainers shown as cards on a week or month page
@@ -47,7 +47,7 @@ class SiteInfo:
 
     def listings(self, names):
         """Listings' names for readers, joined with commas, each name once"""
-        return ", ".join(dict.fromkeys(map(self.listing, names)))
+        return listing_labels(names, dict(self.listing_names))
 
 
 class Card(NamedTuple):
