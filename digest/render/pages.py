@@ -399,8 +399,8 @@ def _rollup(archive, days):
     def card(key, reason):
         return Card(papers[key], papers[key].entry, (reason,))
 
-    return {"top": tuple(card(k, f"{plural(peaks[k], 'upvote')} at its peak in this period") for k in top),
-            "gainers": tuple(card(k, f"+{plural(gains[k], 'upvote')} in this period") for k in gainers),
+    return {"top": tuple(card(k, f"{plural(peaks[k], 'upvote')}") for k in top),
+            "gainers": tuple(card(k, f"+{plural(gains[k], 'upvote')}") for k in gainers),
             "gains": gains, "peaks": peaks, "firsts": firsts, "seen": len(keys), "new": new,
             "rest": tuple(papers[k] for k in sorted((k for k in keys if k not in shown),
                                                    key=lambda k: (firsts[k], -peaks.get(k, 0), k)))}
