@@ -71,6 +71,11 @@ def test_a_quiet_day_says_so():
     digest = Digest(date=dt.date(2026, 8, 22), listings=("hf-daily",), new=(), trending=(), returning=(),
                     dropped=(), top=(), papers_seen=0, quiet=("hf-daily",))
     lines = render_markdown(digest, Config()).splitlines()
-    assert lines[2:5] == ["0 papers on hf-daily: **0 new**, **0 trending**.", "",
-                          "*hf-daily published no papers on this day.*"]
+    assert lines[2:5] == ["0 papers on Hugging Face Daily Papers: **0 new**, **0 trending**.", "",
+                          "*Hugging Face Daily Papers published no papers on this day.*"]
+    # [site] listing_names renames a listing for readers
+    from digest.config import SiteSettings
+
+    named = render_markdown(digest, Config(site=SiteSettings(listing_names={"hf-daily": "HF papers"})))
+    assert named.splitlines()[2] == "0 papers on HF papers: **0 new**, **0 trending**."
     assert "No paper is new today." in lines and "No papers today." in lines

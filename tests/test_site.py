@@ -180,10 +180,10 @@ def test_day_pages_link_previous_and_next(real_site):
 def test_week_rollup_shows_top_papers_and_gainers_as_cards(real_site):
     tree = lxml.html.fromstring((real_site / "week" / "2026-W34.html").read_bytes())
     cards = tree.xpath("//section[h2[@id='gainers-title']]/article")
-    gains = [int(re.search(r"\+(\d+) upvote", c.text_content())[1]) for c in cards]
+    gains = [int(re.search(r"Gained in this period: \+(\d+) upvote", c.text_content())[1]) for c in cards]
     assert gains == sorted(gains, reverse=True) and gains
     tops = tree.xpath("//section[h2[@id='top-title']]/article")
-    peaks = [int(re.search(r"(\d+) upvotes? at its peak", c.text_content())[1]) for c in tops]
+    peaks = [int(re.search(r"Peak in this period: (\d+) upvote", c.text_content())[1]) for c in tops]
     assert peaks == sorted(peaks, reverse=True) and len(peaks) == 10 and min(peaks) >= max(gains)
     assert all(c.xpath(".//p[@class='summary']") for c in tops)
     # Aug 17-21 are week 34; OmniScientist had 2 upvotes before it (Aug 14) and 54 in it

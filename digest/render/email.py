@@ -30,7 +30,7 @@ from markupsafe import Markup, escape
 from digest.errors import EmailSetupError
 from digest.render import make_env, templates_dir
 from digest.render.markdown import LINK_LABELS
-from digest.render.text import byline, long_date, plural, short_date, short_summary
+from digest.render.text import byline, listing_labels, long_date, plural, short_date, short_summary
 from digest.text import clean_text, safe_url, title_key
 
 # Gmail clips a message whose HTML is over about 102 KB and hides the rest (footer and
@@ -352,7 +352,7 @@ class EmailRenderer:
             date=digest.date,
             day_url=self.day_url,
             papers_seen=digest.papers_seen,
-            listings=", ".join(digest.listings),
+            listings=listing_labels(digest.listings, config.site.listing_names),
             unsubscribe=bool(self.unsubscribe_url or self.unsubscribe_mailto),
             slot=self.slots,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from digest.render import make_env
-from digest.render.text import byline, plural
+from digest.render.text import byline, listing_labels, plural
 
 LINK_LABELS = (("hf", "Hugging Face"), ("arxiv", "arXiv"), ("pdf", "PDF"), ("code", "Code"), ("project", "Project"))
 
@@ -17,6 +17,11 @@ class MarkdownPage:
     title: str
     digest: object
     settings: object
+    listing_names: tuple = ()  # [site] listing_names as (listing, name) pairs
+
+    def listings(self, names):
+        """Listings' names for readers ('hf-daily' -> 'Hugging Face Daily Papers')"""
+        return listing_labels(names, dict(self.listing_names))
 
     def links(self, entry):
         return [(label, entry.links[kind]) for kind, label in LINK_LABELS if entry.links.get(kind)]
@@ -30,7 +35,8 @@ class MarkdownPage:
 
 def render_markdown(digest, config):
     """Render a day's Digest as Markdown"""
-    page = MarkdownPage(title=config.title, digest=digest, settings=config.digest)
+    page = MarkdownPage(title=config.title, digest=digest, settings=config.digest,
+                        listing_names=tuple(sorted(config.site.listing_names.items())))
     return make_env("text").get_template("digest.md.j2").render(page=page)
 
 

@@ -19,7 +19,7 @@ from digest.archive import Paper, iso_week, month_of
 from digest.errors import SiteError
 from digest.render.markdown import LINK_LABELS
 from digest.render.chart import paper_chart
-from digest.render.text import byline, listing_label, long_date, plural, short_date, short_summary
+from digest.render.text import byline, listing_label, listing_labels, long_date, plural, short_date, short_summary
 from digest.text import safe_url
 
 ROLLUP_GAINERS = 10  # gainers shown as cards on a week or month page
@@ -49,7 +49,7 @@ class SiteInfo:
 
     def listings(self, names):
         """Listings' names for readers, joined with commas, each name once"""
-        return ", ".join(dict.fromkeys(map(self.listing, names)))
+        return listing_labels(names, dict(self.listing_names))
 
 
 class Card(NamedTuple):
@@ -402,8 +402,8 @@ def _rollup(archive, days):
     def card(key, reason):
         return Card(papers[key], papers[key].entry, (reason,))
 
-    return {"top": tuple(card(k, f"{plural(peaks[k], 'upvote')} at its peak in this period") for k in top),
-            "gainers": tuple(card(k, f"+{plural(gains[k], 'upvote')} in this period") for k in gainers),
+    return {"top": tuple(card(k, f"{plural(peaks[k], 'upvote')}") for k in top),
+            "gainers": tuple(card(k, f"+{plural(gains[k], 'upvote')}") for k in gainers),
             "gains": gains, "peaks": peaks, "firsts": firsts, "seen": len(keys), "new": new,
             "rest": tuple(papers[k] for k in sorted((k for k in keys if k not in shown),
                                                    key=lambda k: (firsts[k], -peaks.get(k, 0), k)))}

@@ -82,6 +82,11 @@ LISTING_NAMES = {
 }
 
 
+def listing_labels(listings, names=None):
+    """Listings' names for readers, joined with commas, each name once"""
+    return ", ".join(dict.fromkeys(listing_label(listing, names) for listing in listings))
+
+
 def listing_label(listing, names=None):
     """A listing's name for readers: configured, else known, else derived ('arxiv:cs.CL' -> 'arXiv cs.CL')"""
     if names and listing in names:
