@@ -7,16 +7,11 @@ pages and feeds. Everything here is a value or a pure function of values.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import re
 import unicodedata
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
-
-TOPIC_MIN_PAPERS = 2
-
 
 class Paper(NamedTuple):
     """A paper as its page shows it: its latest entry and every observation"""
@@ -63,7 +58,7 @@ class Scope:
     days: frozenset | None = None
     periods: frozenset | None = None  # "week/2026-W01", "month/2026-01"
     papers: frozenset | None = None  # paper keys
-    topics: frozenset | None = None  # casefolded keywords
+    topics: frozenset | None = None  # topic slugs
 
     def wants(self, kind, name):
         chosen = getattr(self, kind)
@@ -83,7 +78,8 @@ class Archive:
     papers: dict  # key -> Paper (its entry is Known when an update did not load it)
     day_keys: dict = field(default_factory=dict)  # day -> fingerprint of every input its digest depends on
     counts: dict = field(default_factory=dict)  # day -> DayCount
-    topics: dict = field(default_factory=dict)  # casefolded keyword -> (slug, shown name, paper keys)
+    topics: dict = field(default_factory=dict)  # slug -> digest.topics.Topic, in slug order
+    topic_index: dict = field(default_factory=dict)  # casefolded keyword -> the slug of its topic
     scope: Scope = EVERYTHING  # the pages whose inputs may have changed since the last build
 
 
@@ -97,7 +93,7 @@ class BuildState:
 
     days: dict  # day -> (key, seen keys, DayCount)
     papers: dict  # key -> Known, or the [title, keywords] list it is made from
-    topics: dict  # casefolded keyword -> (slug, name)
+    topics: dict  # casefolded keyword -> (slug, name) of its topic
 
     @classmethod
     def from_json(cls, data):
@@ -117,7 +113,7 @@ class BuildState:
     @classmethod
     def of(cls, archive):
         """The state to save after building `archive`"""
-        topics = {folded: (slug, name) for folded, (slug, name, _) in archive.topics.items()}
+        topics = {folded: (slug, archive.topics[slug].name) for folded, slug in archive.topic_index.items()}
         return cls(days={day: (archive.day_keys[day], archive.seen[day], archive.counts[day])
                          for day in archive.days},
                    papers={key: p.entry if type(p.entry) is Known else Known(p.entry.title, tuple(p.entry.keywords))
@@ -152,13 +148,6 @@ def paper_slug(key):
     return f"t-{_short_hash(key)}" + (f"-{words}" if words else "")
 
 
-@functools.lru_cache(maxsize=None)
-def topic_slug(keyword):
-    words = slugify(keyword)
-    return words if words and words == keyword.casefold().replace(" ", "-") else \
-        f"{words or 'topic'}-{_short_hash(keyword.casefold())}"
-
-
 def iso_week(day):
     year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
@@ -166,23 +155,3 @@ def iso_week(day):
 
 def month_of(day):
     return f"{day.year}-{day.month:02d}"
-
-
-def _keyword_index(papers):
-    """(casefolded keyword -> its first spelling, casefolded keyword -> keys of the papers that have it)"""
-    names, found = {}, defaultdict(list)
-    for paper in papers.values():
-        for keyword in dict.fromkeys(paper.entry.keywords):
-            folded = keyword.casefold()
-            names.setdefault(folded, keyword)
-            found[folded].append(paper.key)
-    return names, found
-
-
-def _topics(papers, index=None):
-    """casefolded keyword -> (slug, shown name, paper keys), for keywords of two papers or more"""
-    names, found = index or _keyword_index(papers)
-    return {folded: (topic_slug(names[folded]), names[folded], tuple(keys))
-            for folded, keys in found.items() if len(keys) >= TOPIC_MIN_PAPERS}
-
-

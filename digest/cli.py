@@ -95,10 +95,13 @@ def import_(ctx, files, listing, day, fmt):
         digest import ../shared/fixtures/hf-daily/*.json
         digest import --listing hf-daily --date 2025-10-28 capture.txt
     """
+    from digest.models import check_listing
     from digest.pipeline import import_files
     from digest.store import Store
 
     try:
+        if listing is not None:
+            check_listing(listing)  # once, before any file: a bad name is the call's fault, not a file's
         outcomes = import_files(Store(ctx.config.data_dir), files, fmt=fmt, listing=listing,
                                 day=day)
     except DigestError as e:
@@ -214,7 +217,11 @@ def fetch(ctx, day, listings):
     from digest.fetch import fetch_settings
     from digest.store import Store
 
+    from digest.models import check_listing
+
     try:
+        for listing in listings:
+            check_listing(listing)
         settings = fetch_settings(ctx.config.fetch)
         day = day or dt.datetime.now(dt.timezone.utc).date()
         report = fetch_listings(Store(ctx.config.data_dir), settings, day, listings=listings or None)
@@ -314,7 +321,8 @@ def build(ctx, out, base_url, search):
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"Built {result.pages} pages ({result.days} days, {result.papers} papers) in {result.out}: "
                f"{len(result.written)} files written, {result.files - len(result.written)} unchanged, "
-               f"{len(result.removed)} removed{', search indexed' if result.indexed else ''}")
+               f"{len(result.removed)} removed{', updated' if result.updated else ''}"
+               f"{', search indexed' if result.indexed else ''}")
 
 
 @cli.command()

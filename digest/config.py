@@ -53,6 +53,10 @@ class FetchSettings:
     hf_min_interval: float = 0.5
     arxiv_min_interval: float = 3.0
     max_response_bytes: int = 20_000_000
+    request_deadline: float = 60.0  # seconds for one request, body included
+    fetch_deadline: float = 600.0  # seconds for the whole fetch, retries and pauses included
+    max_redirects: int = 5
+    redirect_origins: tuple[str, ...] = ()  # other scheme://host[:port] a redirect may lead to
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,11 @@ class SiteSettings:
     subscribe_url: str | None = None
     feed_items: int = 30
     search: bool = True
+    # A topic is listed on the topics index from this many papers (every topic of two or
+    # more papers has a page, linked from its papers' pages).
+    topics_min_papers: int = 5
+    # Names readers see for listings, over the built-in ones ("hf-daily" -> "Hugging Face Daily Papers").
+    listing_names: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         from digest.text import safe_url
@@ -102,6 +111,11 @@ class SiteSettings:
             raise ConfigError(f"[site] subscribe_url {url!r} should be an http(s) link or a mailto: address")
         if self.feed_items < 1:
             raise ConfigError("[site] feed_items must be at least 1")
+        if self.topics_min_papers < 1:
+            raise ConfigError("[site] topics_min_papers must be at least 1")
+        for listing, name in self.listing_names.items():
+            if not name.strip():
+                raise ConfigError(f"[site] listing_names: the name of {listing!r} is empty")
 
 
 # Each [table] of digest.toml and the settings class that reads it. A new section is a
@@ -190,6 +204,11 @@ def _setting(table, f, where):
         return value
     elif f.type == "str" or f.type == "str | None":
         return _typed(table, f.name, str, where)
+    elif f.type == "dict[str, str]":
+        value = table[f.name]
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ConfigError(f"{where}: {f.name} should be a table of strings (like {{\"hf-daily\" = \"...\"}})")
+        return dict(value)
     elif f.type.startswith("tuple[str"):
         value = table[f.name]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

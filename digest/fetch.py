@@ -85,6 +85,12 @@ def fetch_settings(settings, env=None):
         listing_kind(name)
     if settings.page_size < 1 or settings.max_pages < 1:
         raise ConfigError("[fetch] page_size and max_pages must be at least 1")
+    if settings.request_deadline <= 0 or settings.fetch_deadline <= 0:
+        raise ConfigError("[fetch] request_deadline and fetch_deadline must be more than 0 seconds")
+    for origin in settings.redirect_origins:
+        parts = urllib.parse.urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+            raise ConfigError(f"[fetch] redirect_origins: {origin!r} is not scheme://host[:port]")
     return settings
 
 
@@ -107,6 +113,8 @@ def make_client(settings, **kwargs):
         connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout,
         retries=settings.retries, backoff=settings.backoff, max_backoff=settings.max_backoff,
         max_retry_after=settings.max_retry_after, max_response_bytes=settings.max_response_bytes,
+        request_deadline=settings.request_deadline, fetch_deadline=settings.fetch_deadline,
+        max_redirects=settings.max_redirects, redirect_origins=settings.redirect_origins,
     )
     intervals = {host_of(settings.hf_base_url): settings.hf_min_interval}
     arxiv_host = host_of(settings.arxiv_base_url)

@@ -56,7 +56,7 @@ def load_history(store, skip=None):
     With `skip` (paths to leave out, possibly empty), a damaged snapshot file is left out
     too and listed in History.damaged, for the commands that can go on without it.
     """
-    index_path = store.root / INDEX_FILE
+    index_path = store.cache_path(INDEX_FILE.name)
     cached = _read_index(index_path)
     records, changed, damaged = {}, False, []
     for _, _, path in store.files():

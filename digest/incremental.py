@@ -13,23 +13,13 @@ from pathlib import Path
 
 import orjson
 
-from digest.archive import (
-    Archive,
-    DayCount,
-    Known,
-    Paper,
-    Scope,
-    _keyword_index,
-    _topics,
-    iso_week,
-    month_of,
-    paper_slug,
-)
+from digest.archive import Archive, DayCount, Known, Paper, Scope, iso_week, month_of, paper_slug
 from digest.diff import make_digest
 from digest.errors import NoDataError, SiteError, StoreError
 from digest.history import load_history
 from digest.pipeline import with_details
 from digest.store import Store, load_snapshot, write_atomic
+from digest.topics import make_topics
 
 
 class _Stale(Exception):
@@ -87,8 +77,14 @@ def _collect(config, store, state, skip):
     digests, seen, latest = _compute_days(store, history, config, days, files_by_day, {}, _Lists(store, skip))
     counts = {day: DayCount(len(d.new), len(d.trending)) for day, d in digests.items()}
     papers = _make_papers(history, latest)
+    topics, topic_index = _topics(papers)
     return Archive(days=tuple(days), digests=digests, seen=seen, papers=papers, day_keys=day_keys,
-                   counts=counts, topics=_topics(papers))
+                   counts=counts, topics=topics, topic_index=topic_index)
+
+
+def _topics(papers):
+    """(slug -> Topic, casefolded keyword -> slug) of the papers' keywords (digest.topics)"""
+    return make_topics((paper.key, paper.entry.keywords) for paper in papers.values())
 
 
 HASHES_FILE = Path(".cache") / "snapshot-hashes.json"
@@ -100,7 +96,7 @@ def _stamp_files(store, files_by_day):
     The hashes are kept beside the history index (<data-dir>/.cache/), not in the site's
     manifest: mtimes differ between two copies of the same data, and manifests should not.
     """
-    path = store.root / HASHES_FILE
+    path = store.cache_path(HASHES_FILE.name)
     try:
         old = orjson.loads(path.read_bytes())
         old = old if isinstance(old, dict) else {}
@@ -261,25 +257,33 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip)
         raise _Stale("a paper the last build did not know")
     _load_latest(lists, history, files_by_day, touched - latest.keys(), latest)
     papers = _make_papers(history, latest, known)
-    index = _keyword_index(papers)
-    topics = _topics(papers, index)
-    # A keyword that became (or stopped being) a topic, or whose topic was renamed, changes
-    # the pages of every paper that has it.
-    retopic = {f for f in topics.keys() | state.topics.keys()
-               if (topics[f][:2] if f in topics else None) != state.topics.get(f)}
-    touched |= {key for f in retopic for key in index[1].get(f, ())}
-    if touched - latest.keys():
-        _load_latest(lists, history, files_by_day, touched - latest.keys(), latest)
+    topics, topic_index = _topics(papers)
+    # A keyword whose topic changed (another slug, a new name, no topic any more, a topic
+    # now) changes the pages of every paper that has it, and the topics it left and joined.
+    now = {folded: (slug, topics[slug].name) for folded, slug in topic_index.items()}
+    retopic = {f for f in now.keys() | state.topics.keys() if now.get(f) != state.topics.get(f)}
+    if retopic:
+        touched |= {key for key, paper in papers.items()
+                    if any(k.casefold() in retopic for k in paper.entry.keywords)}
+    periods = _changed_periods(days, tuple(state.days), changed[0], touched, history)
+    # A week or month shows its top papers as cards (summaries, authors, links): every paper
+    # seen in a period that is built again gets its full entry.
+    shown = {key for day in days if f"week/{iso_week(day)}" in periods or f"month/{month_of(day)}" in periods
+             for key in seen[day]}
+    if (touched | shown) - latest.keys():
+        _load_latest(lists, history, files_by_day, (touched | shown) - latest.keys(), latest)
         papers = _make_papers(history, latest, known)  # the same keywords (Known kept them): same topics
     keywords = {k.casefold() for key in touched for k in papers[key].entry.keywords}
     # Before too: a paper gone with a deleted day leaves its topics.
     keywords |= {k.casefold() for key in touched | seen_before if key in state.papers
                  for k in state.papers[key][1]}
+    slugs = {topic_index[f] for f in keywords | retopic if f in topic_index}
+    slugs |= {state.topics[f][0] for f in keywords | retopic if f in state.topics}
     scope = Scope(days=frozenset(changed),
-                  periods=frozenset(_changed_periods(days, tuple(state.days), changed[0], touched, history)),
-                  papers=frozenset(touched), topics=frozenset((keywords | retopic) & topics.keys()))
+                  periods=frozenset(periods),
+                  papers=frozenset(touched), topics=frozenset(slugs & topics.keys()))
     return Archive(days=days, digests=digests, seen=seen, papers=papers, day_keys=day_keys, counts=counts,
-                   topics=topics, scope=scope)
+                   topics=topics, topic_index=topic_index, scope=scope)
 
 
 def _previous_snapshots(lists, files_by_day, day):

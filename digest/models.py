@@ -19,14 +19,34 @@ RECENT_SUFFIX = "-recent"
 _LISTING = re.compile(r"^[a-z0-9][a-z0-9.\-]*(?::[A-Za-z0-9.\-]+)?$")
 
 
+LISTING_MAX = 64
+# Counts a listing can really show; anything larger is damage, not data (a 400-digit
+# upvote count once made every later command fail). Ranks are places on one list.
+COUNT_MAX = 10**9
+RANK_MAX = 10**6
+
+
 def check_listing(name):
     """Return name when it is a valid listing name (hf-daily, arxiv:cs.CL), else raise"""
-    if not isinstance(name, str) or not _LISTING.match(name):
+    if not isinstance(name, str) or len(name) > LISTING_MAX or not _LISTING.fullmatch(name):
+        shown = repr(name) if not isinstance(name, str) or len(name) <= 40 else repr(name[:40]) + "..."
         raise InputError(
-            f"invalid listing name {name!r}: use lower-case letters, digits, '.', '-',"
+            f"invalid listing name {shown}: use at most {LISTING_MAX} lower-case letters, digits, '.', '-',"
             " and an optional ':suffix' (hf-daily, arxiv:cs.CL)"
         )
     return name
+
+
+def check_count(name, value, most=COUNT_MAX, least=0):
+    """Return value when it is None or a whole number in [least, most], else raise InputError"""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"field {name!r} should be a whole number, not {type(value).__name__}")
+    if not least <= value <= most:
+        shown = str(value) if len(str(value)) <= 20 else f"a {len(str(value))}-digit number"
+        raise InputError(f"field {name!r} is {shown}, outside {least}..{most:,}")
+    return value
 
 
 def paper_links(paper_id, links=None):
@@ -127,6 +147,11 @@ def make_entry(*, rank, title, id=None, abstract=None, authors=(), author_count=
                organization=None, published=None, upvotes=None, comments=None,
                links=None, keywords=(), ai_summary=None, github_stars=None):
     """Build an Entry from untrusted values: text cleaned, id normalised, links made safe"""
+    check_count("rank", rank, RANK_MAX, least=1)
+    for name, value in (("upvotes", upvotes), ("comments", comments), ("author_count", author_count),
+                        ("github_stars", github_stars)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value > COUNT_MAX):
+            raise InputError(f"entry at rank {rank}: " + _out_of_range(name, value))
     title = clean_text(title)
     if not title:
         raise InputError(f"entry at rank {rank} has no title")
@@ -292,12 +317,25 @@ class Digest:
         }
 
 
+def _out_of_range(name, value):
+    try:
+        check_count(name, value)
+    except InputError as e:
+        return str(e)
+    return f"field {name!r} is out of range"
+
+
 def _typed(data, name, kind):
     value = data.get(name)
     if value is None:
         return None
-    if kind is int and isinstance(value, bool):
-        raise InputError(f"field {name!r} should be a whole number, not {value!r}")
+    if kind is int:
+        least = 1 if name == "rank" else None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(f"field {name!r} should be a whole number, not {value!r}")
+        if least is not None:
+            return check_count(name, value, RANK_MAX, least=1)
+        return check_count(name, value, least=-COUNT_MAX)
     if not isinstance(value, kind):
         raise InputError(f"field {name!r} should be {kind.__name__}, not {type(value).__name__}")
     return value

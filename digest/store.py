@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import tempfile
 from pathlib import Path
 
 import orjson
 
 from digest.errors import DigestError, InputError, StoreError
-from digest.models import SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Entry, Snapshot, Source, check_listing
+from digest.models import COUNT_MAX, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Entry, Snapshot, Source, check_listing
+from digest.text import CONTROL as _CONTROL
 
 
 def dump_json(value):
@@ -20,8 +20,30 @@ def dump_json(value):
     return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_atomic(path, data):
-    """Write bytes or text to path so that a crash leaves the old file or the new one"""
+TEMP_SUFFIX = ".tmp"
+# What the data folder's own .gitignore keeps out of git: derived caches and the temp files
+# a killed write leaves (the daily workflow commits data/ with `git add --all`).
+DATA_GITIGNORE = "# written by digest: derived files, never committed\n.cache/\n*.tmp\n"
+
+
+def sweep_temp_files(folder, keep=None):
+    """Remove the temp files an interrupted write_atomic left in folder (not following links)"""
+    try:
+        with os.scandir(folder) as entries:
+            stray = [e.path for e in entries
+                     if e.name.startswith(".") and e.name.endswith(TEMP_SUFFIX) and e.path != keep
+                     and e.is_file(follow_symlinks=False)]
+    except OSError:
+        return
+    for name in stray:
+        Path(name).unlink(missing_ok=True)
+
+
+def write_atomic(path, data, sweep=False):
+    """Write bytes or text to path so that a crash leaves the old file or the new one
+
+    sweep: also remove temp files earlier writes to this folder left when they were killed.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
@@ -37,6 +59,8 @@ def write_atomic(path, data):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if sweep:
+        sweep_temp_files(path.parent)
 
 
 def listing_dir(listing):
@@ -106,11 +130,25 @@ class Store:
     def path(self, listing, day):
         return self.snapshots / listing_dir(listing) / f"{day.isoformat()}.json"
 
+    def cache_path(self, name):
+        """A derived file in <data-dir>/.cache/, which must be a real folder"""
+        _refuse_link(self.root / ".cache")
+        return self.root / ".cache" / name
+
     def save(self, snapshot):
         """Store a snapshot, replacing that listing's file for that day; return its path"""
         path = self.path(snapshot.listing, snapshot.date)
-        write_atomic(path, dump_json(snapshot.to_dict()))
+        self._prepare(path)
+        write_atomic(path, dump_json(snapshot.to_dict()), sweep=True)
         return path
+
+    def _prepare(self, path):
+        """Refuse linked folders on the way to path; give the data folder its .gitignore"""
+        for folder in (self.root, self.snapshots, path.parent):
+            _refuse_link(folder)
+        ignore = self.root / ".gitignore"
+        if not ignore.exists() and not ignore.is_symlink():
+            write_atomic(ignore, DATA_GITIGNORE)
 
     def save_if_changed(self, snapshot):
         """Store a snapshot unless its file already holds the same one, fetch time aside
@@ -125,16 +163,21 @@ class Store:
             old = None  # none yet, or unreadable: write the new one
         if isinstance(old, dict) and _without_fetch_time(old) == _without_fetch_time(new):
             return path, False
-        write_atomic(path, dump_json(new))
+        self._prepare(path)
+        write_atomic(path, dump_json(new), sweep=True)
         return path, True
 
     def files(self):
         """Every snapshot file, as sorted (listing folder, day, path) triples"""
         found = []
+        _refuse_link(self.snapshots)
         if not self.snapshots.is_dir():
             return found
         for folder in sorted(self.snapshots.iterdir()):
-            if not folder.is_dir() or folder.name.startswith("."):
+            if folder.name.startswith("."):
+                continue
+            _refuse_link(folder)
+            if not folder.is_dir():
                 continue
             for path in sorted(folder.glob("*.json")):
                 try:
@@ -167,7 +210,12 @@ class Store:
         return self.load_path(path) if path.exists() else None
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+def _refuse_link(path):
+    """A StoreError when path is a symbolic link: the data folder is committed, and git carries links"""
+    if path.is_symlink():
+        raise StoreError(f"{path}: is a symbolic link; the data folder must hold real folders and files only")
+
+
 _ENTRY_TEXT = ("title", "id", "abstract", "organization", "published", "ai_summary")
 
 
@@ -199,7 +247,8 @@ def _stored_entry(e):
         if value is not None and (type(value) is not str or _CONTROL.search(value)):
             raise ValueError(name)
     for name in ("rank", "upvotes", "comments", "author_count", "github_stars"):
-        if e[name] is not None and type(e[name]) is not int:
+        value = e[name]
+        if value is not None and (type(value) is not int or not -COUNT_MAX <= value <= COUNT_MAX):
             raise ValueError(name)
     if not e["title"] or type(e["links"]) is not dict:
         raise ValueError("title")

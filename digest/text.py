@@ -5,8 +5,9 @@ import re
 import unicodedata
 
 # C0/C1 control characters (tab and newline included: they are folded to spaces),
-# plus the Unicode line/paragraph separators that break headers and feeds.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# plus the Unicode line/paragraph separators that break headers and feeds, and lone
+# surrogates (JSON can carry "\ud800"; no UTF-8 file, page or feed can hold one).
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _SPACE = re.compile(r"\s+")
 _NON_ALNUM = re.compile(r"[\W_]+")
 
@@ -20,7 +21,7 @@ def clean_text(value):
     """Return value with control characters removed and white space folded, or None"""
     if value is None:
         return None
-    text = _SPACE.sub(" ", _CONTROL.sub(" ", str(value))).strip()
+    text = _SPACE.sub(" ", CONTROL.sub(" ", str(value))).strip()
     return text or None
 
 
@@ -48,7 +49,7 @@ def safe_url(value):
     if not isinstance(value, str):
         return None
     url = value.strip()
-    if _CONTROL.search(url) or " " in url:
+    if CONTROL.search(url) or " " in url:
         return None
     lower = url.lower()
     if lower.startswith(("https://", "http://")) and len(url) > len("https://"):

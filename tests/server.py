@@ -17,10 +17,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Fault:
-    """One scripted answer: a status with headers and a body, a stall, or a cut-off body"""
+    """One scripted answer: a status with headers and a body, a stall, a cut-off body, or a trickle
 
-    def __init__(self, status=200, body=b"", headers=None, stall=0.0, cut=False):
+    `trickle` sends the body one byte every `trickle` seconds (a slowloris server); the
+    client hanging up ends it.
+    """
+
+    def __init__(self, status=200, body=b"", headers=None, stall=0.0, cut=False, trickle=0.0):
         self.status, self.body, self.headers, self.stall, self.cut = status, body, headers or {}, stall, cut
+        self.trickle = trickle
 
 
 class Sources:
@@ -80,6 +85,20 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if fault.trickle:
+            self.send_response(fault.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(fault.body)))
+            self.end_headers()
+            try:
+                for i in range(len(fault.body)):
+                    self.wfile.write(fault.body[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(fault.trickle)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
             return
         self._send(fault.status, fault.body, fault.headers.pop("Content-Type", "application/json"), fault.headers)
 

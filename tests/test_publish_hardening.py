@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -16,10 +17,12 @@ from pathlib import Path
 import orjson
 import pytest
 from conftest import ROOT, hf_files, tree_hash
+from test_run import cert, servers  # noqa: F401 (fixtures)
 from test_site import same_files
 
 from digest.config import Config, SiteSettings
 from digest.errors import SiteError
+from digest.pipeline import import_files
 from digest.publish import writer as writer_module
 from digest.publish.site import build_site
 from digest.store import Store
@@ -288,3 +291,26 @@ def test_a_damaged_snapshot_of_a_window_list_is_skipped(run, real_store):
     result = run("build", "--out", "site", "--no-search")
     assert str(damaged) in result.stderr and not Path("site/day/2026-08-19.html").exists()
     assert Path("site/day/2026-08-20.html").is_file()
+
+
+def test_a_run_with_a_damaged_snapshot_says_so_and_builds_the_rest(tmp_path, servers, cert):  # noqa: F811
+    from test_run import DAY, digest_run, write_config
+
+    hf, arxiv, smtp = servers
+    write_config(tmp_path, smtp, cert, email=False)
+    code, out, err, _ = digest_run(tmp_path, hf, arxiv)
+    assert code == 0, (out, err)
+    # An old day whose file was cut short (a disk error, a bad copy).
+    old = hf_files()[0]
+    damaged = tmp_path / "data" / "snapshots" / "hf-daily" / old.name
+    store = Store(tmp_path / "data")
+    assert import_files(store, [old])[0].error is None
+    damaged.write_bytes(damaged.read_bytes()[:5000])
+    code, out, err, summary = digest_run(tmp_path, hf, arxiv)
+    assert code == 0, (out, err)
+    named = f"data/snapshots/hf-daily/{old.name}: damaged snapshot file"  # as the run was given it: relative
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and named in warnings[0]
+    assert re.search(rf"\n  site warning +{re.escape(named)}", out) and named in summary
+    assert (tmp_path / "site" / "day" / f"{DAY}.html").is_file()
+    assert not (tmp_path / "site" / "day" / f"{old.stem}.html").exists()

@@ -42,14 +42,18 @@ def test_site_has_every_kind_of_page(real_site):
 
 
 def test_every_html_file_passes_the_nu_html_checker(real_site, hostile_site):
-    assert VNU.is_file(), "vnu.jar is missing: run `npm ci` (.ci/run does)"
     files = html_files(real_site) + html_files(hostile_site)
+    assert nu_errors(files) == []
+    assert len(files) > 300
+
+
+def nu_errors(files):
+    """The Nu HTML checker's errors on the files, as 'folder/file: message' lines"""
+    assert VNU.is_file(), "vnu.jar is missing: run `npm ci` (.ci/run does)"
     result = subprocess.run(["java", "-jar", str(VNU), "--format", "json", "--errors-only", *map(str, files)],
                             capture_output=True, text=True, timeout=600)
     messages = json.loads(result.stderr or result.stdout)["messages"]
-    errors = [f"{m.get('url', '').rsplit('/', 2)[-2:]}: {m['message']}" for m in messages if m["type"] == "error"]
-    assert errors == []
-    assert len(files) > 300
+    return [f"{m.get('url', '').rsplit('/', 2)[-2:]}: {m['message']}" for m in messages if m["type"] == "error"]
 
 
 def _references(page):
@@ -64,34 +68,42 @@ def _references(page):
 
 
 def test_every_internal_link_and_asset_resolves(real_site, hostile_site):
+    assert links_resolve(real_site) + links_resolve(hostile_site) > 5000
+
+
+def links_resolve(site, files=None):
+    """Check every internal link and asset of the site's pages (or of `files`); how many were checked"""
     checked = 0
-    for site in (real_site, hostile_site):
-        ids = {}
-        for page in html_files(site):
+    ids = {}
+
+    def ids_of(page):
+        if page not in ids:
             ids[page] = set(lxml.html.fromstring(page.read_bytes()).xpath("//@id"))
-        for page in html_files(site):
-            rel = page.relative_to(site).as_posix()
-            for node, url in _references(page):
-                parts = urllib.parse.urlsplit(url)
-                if url.startswith(BASE_URL):
-                    target_path = url[len(BASE_URL):]
-                elif parts.scheme in ("http", "https", "mailto"):
-                    # only links to papers' own pages leave the site, never an asset
-                    assert node.tag == "a", f"{rel}: {node.tag} loads {url} from another host"
-                    continue
-                else:
-                    assert not parts.scheme and not parts.netloc and not url.startswith("/"), \
-                        f"{rel}: {url} is not relative"
-                    target_path = urllib.parse.urljoin("/" + rel, parts.path)[1:] if parts.path else rel
-                target_path = urllib.parse.unquote(urllib.parse.urlsplit(target_path).path)
-                if target_path in ("", ".") or target_path.endswith("/"):
-                    target_path += "index.html"
-                target = (site / target_path).resolve()
-                assert target.is_file() and site.resolve() in target.parents, f"{rel}: {url} does not resolve"
-                if parts.fragment and target.suffix == ".html":
-                    assert parts.fragment in ids[target], f"{rel}: {url} has no #{parts.fragment}"
-                checked += 1
-    assert checked > 5000
+        return ids[page]
+
+    for page in files or html_files(site):
+        rel = page.relative_to(site).as_posix()
+        for node, url in _references(page):
+            parts = urllib.parse.urlsplit(url)
+            if url.startswith(BASE_URL):
+                target_path = url[len(BASE_URL):]
+            elif parts.scheme in ("http", "https", "mailto"):
+                # only links to papers' own pages leave the site, never an asset
+                assert node.tag == "a", f"{rel}: {node.tag} loads {url} from another host"
+                continue
+            else:
+                assert not parts.scheme and not parts.netloc and not url.startswith("/"), \
+                    f"{rel}: {url} is not relative"
+                target_path = urllib.parse.urljoin("/" + rel, parts.path)[1:] if parts.path else rel
+            target_path = urllib.parse.unquote(urllib.parse.urlsplit(target_path).path)
+            if target_path in ("", ".") or target_path.endswith("/"):
+                target_path += "index.html"
+            target = (site / target_path).resolve()
+            assert target.is_file() and site.resolve() in target.parents, f"{rel}: {url} does not resolve"
+            if parts.fragment and target.suffix == ".html":
+                assert parts.fragment in ids_of(target), f"{rel}: {url} has no #{parts.fragment}"
+            checked += 1
+    return checked
 
 
 def test_pages_link_the_feeds_and_carry_meta(real_site):
@@ -140,6 +152,15 @@ def test_chart_points_follow_the_history():
     assert chart.upvote_path.startswith("M40") and chart.upvote_path.count("L") == 1
 
 
+def test_a_chart_starts_at_two_days():
+    day = dt.date(2026, 8, 1)
+    assert paper_chart((Observation(day, "hf-daily", 3, 163),)) is None
+    # two listings on one day are still one day: nothing to draw a line through
+    assert paper_chart((Observation(day, "hf-daily", 3, 163), Observation(day, "hf-trending", 9, 160))) is None
+    chart = paper_chart((Observation(day, "hf-daily", 3, 163), Observation(day + dt.timedelta(days=1), "hf-daily", 2, 170)))
+    assert len(chart.upvotes) == 2 and [t for _, t in chart.x_labels] == ["1 Aug 2026", "2 Aug 2026"]
+
+
 def test_home_shows_the_latest_digest(real_site):
     tree = lxml.html.fromstring((real_site / "index.html").read_bytes())
     assert "Friday, 21 August 2026" in tree.text_content()
@@ -156,14 +177,21 @@ def test_day_pages_link_previous_and_next(real_site):
     assert "+52 upvotes since Aug 14 (8.7 a day)" in reasons
 
 
-def test_week_rollup_ranks_gainers(real_site):
+def test_week_rollup_shows_top_papers_and_gainers_as_cards(real_site):
     tree = lxml.html.fromstring((real_site / "week" / "2026-W34.html").read_bytes())
-    gains = [int(s.text_content().strip("+ upvotes")) for s in tree.xpath("//ol[@class='top']/li/span")]
+    cards = tree.xpath("//section[h2[@id='gainers-title']]/article")
+    gains = [int(re.search(r"\+(\d+) upvote", c.text_content())[1]) for c in cards]
     assert gains == sorted(gains, reverse=True) and gains
+    tops = tree.xpath("//section[h2[@id='top-title']]/article")
+    peaks = [int(re.search(r"(\d+) upvotes? at its peak", c.text_content())[1]) for c in tops]
+    assert peaks == sorted(peaks, reverse=True) and len(peaks) == 10 and min(peaks) >= max(gains)
+    assert all(c.xpath(".//p[@class='summary']") for c in tops)
     # Aug 17-21 are week 34; OmniScientist had 2 upvotes before it (Aug 14) and 54 in it
-    titles = [a.text_content() for a in tree.xpath("//ol[@class='top']/li/a")]
+    titles = [c.xpath(".//h3")[0].text_content() for c in tops + cards]
     omni = next(i for i, t in enumerate(titles) if t.startswith("OmniScientist"))
-    assert gains[omni] == 52
+    assert (peaks + gains)[omni] == (54 if omni < len(peaks) else 52)
+    # every day of the week is counted, and every paper not in a card is in the list below
+    assert len(tree.xpath("//table[@class='day-counts']/tbody/tr")) == 5
     assert tree.xpath("//a[@rel='prev']/@href") == ["../week/2026-W33.html"]
 
 
@@ -210,7 +238,7 @@ def test_hostile_text_is_harmless_everywhere(hostile_site):
     controls = day["new"][1]["title"]
     assert not re.search("[\x00-\x1f\x7f\u2028]", controls) and controls.startswith("Bell form feed")
     # the search index is built from the escaped pages: pagefind holds the title as text
-    assert (hostile_site / "pagefind" / "pagefind-entry.json").is_file()
+    assert list((hostile_site / "pagefind").glob("*/pagefind-entry.json"))  # one index per month
 
 
 def test_links_are_checked_again_at_render():
@@ -252,6 +280,8 @@ def test_rebuild_after_one_more_day_rewrites_only_what_changed(real_store, tmp_p
                          "month/2026-08.html", "2026-08-21.json", "archive.html", "sitemap.xml", "topics.html"}
     new_topics = {p for p in result.written if p.startswith("topic/")} - set(first.written)
     allowed |= {p for p in result.written if p.startswith(("feeds/", "topic/"))}
+    # the month's other pages (its compact list runs over several) hold the new day's papers too
+    allowed |= {p for p in result.written if p.startswith("month/2026-08/")}
     for path in set(result.written) - allowed:
         # an older paper changes only when one of its keywords became a topic (a second paper has it)
         links = lxml.html.parse(str(out / path)).xpath("//ul[@class='tags']//a/@href")

@@ -8,24 +8,16 @@ import gc
 import hashlib
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from digest.archive import EVERYTHING, BuildState
+from digest.archive import EVERYTHING, BuildState, month_of
 from digest.incremental import collect_archive
-from digest.publish.search import run_pagefind
+from digest.publish.search import index_search
 from digest.publish.writer import SiteWriter, manifest_key, plan_paths, render_pages
 from digest.render import templates_dir
-from digest.render.pages import (
-    SiteInfo,
-    _site_info,
-    check_base_url,
-    day_json,
-    robots_txt,
-    site_pages,
-    site_paths,
-    sitemap_xml,
-)
+from digest.render.pages import _site_info, check_base_url, day_json, robots_txt, site_pages, \
+    site_paths, sitemap_xml
 from digest.store import Store
 
 STATIC = ("style.css", "favicon.svg")
@@ -81,7 +73,7 @@ def _build_site(config, out, base_url, search):
     out = Path(out)
     site = _site_info(config, base_url)
     if search is not None:
-        site = SiteInfo(site.title, site.base_url, site.subscribe_url, site.feeds, search)
+        site = replace(site, search=search)
     # Refuses a foreign folder before any work.
     writer = SiteWriter(out, build_key(config, site), manifest_key(config.data_dir))
     try:
@@ -104,19 +96,19 @@ def _build_site(config, out, base_url, search):
                 continue
             writer.write(path, make())
         removed = writer.finish(BuildState.of(archive))
-        written = writer.written
-        indexed = False
-        if site.search and (written or removed or not (out / "pagefind" / "pagefind.js").exists()):
-            run_pagefind(out)
-            indexed = True
-        elif not site.search:
-            shutil.rmtree(out / "pagefind", ignore_errors=True)
-        return BuildResult(out=out, pages=len(paths), files=len(writer.hashes), written=tuple(sorted(written)),
-                           removed=tuple(removed), days=len(archive.days), papers=len(archive.papers), indexed=indexed,
-                           updated=archive.scope is not EVERYTHING,
-                           warnings=tuple(f"{why}: left out of the site" for why in dict.fromkeys(warnings)))
     finally:
         writer.close()  # its folder descriptors, also when the build stops half-way
+    written = writer.written
+    if site.search:
+        shard_of = {f"paper/{paper.slug}.html": month_of(paper.first_seen) for paper in archive.papers.values()}
+        indexed = bool(index_search(out, shard_of, set(written) | set(removed)))
+    else:
+        shutil.rmtree(out / "pagefind", ignore_errors=True)
+        indexed = False
+    return BuildResult(out=out, pages=len(paths), files=len(writer.hashes), written=tuple(sorted(written)),
+                       removed=tuple(removed), days=len(archive.days), papers=len(archive.papers), indexed=indexed,
+                       updated=archive.scope is not EVERYTHING,
+                       warnings=tuple(f"{why}: left out of the site" for why in dict.fromkeys(warnings)))
 
 
 def _plan_build(config, store, site, writer, warn):

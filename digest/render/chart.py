@@ -24,7 +24,11 @@ class Chart:
 
 
 def paper_chart(observations, width=600, height=130):
-    """Points for a paper's upvote and rank history, one point per day (best rank that day)"""
+    """Points for a paper's upvote and rank history, one point per day (best rank that day)
+
+    None for a paper seen on one day only: one dot says less than a sentence (the page says
+    "Seen once, on ..." instead).
+    """
     per_day = {}
     for o in observations:
         ups, rank = per_day.get(o.day, (None, None))
@@ -33,14 +37,14 @@ def paper_chart(observations, width=600, height=130):
         rank = o.rank if rank is None else min(rank, o.rank)
         per_day[o.day] = (ups, rank)
     days = sorted(per_day)
+    if len(days) < 2:
+        return None
     first, last = days[0], days[-1]
     span = max((last - first).days, 1)
     left, right, top, bottom = 40, 16, 26, 24
     inner_w, inner_h = width - left - right, height - top - bottom
 
     def x(day):
-        if first == last:
-            return left + inner_w / 2
         return left + inner_w * (day - first).days / span
 
     up_values = [per_day[d][0] for d in days if per_day[d][0] is not None]
@@ -55,9 +59,7 @@ def paper_chart(observations, width=600, height=130):
     def path(points):
         return " ".join(f"{'M' if n == 0 else 'L'}{px},{py}" for n, (px, py, _) in enumerate(points))
 
-    labels = [(round(x(first), 1), short_date(first))]
-    if last != first:
-        labels.append((round(x(last), 1), short_date(last)))
+    labels = [(round(x(first), 1), short_date(first)), (round(x(last), 1), short_date(last))]
     if up_values:
         desc = (f"Upvotes from {up_values[0]} to {up_values[-1]} (peak {max(up_values)}) "
                 f"over {plural(len(days), 'day')} seen; best rank {min(per_day[d][1] for d in days)}.")

@@ -19,11 +19,14 @@ from digest.archive import Paper, iso_week, month_of
 from digest.errors import SiteError
 from digest.render.markdown import LINK_LABELS
 from digest.render.chart import paper_chart
-from digest.render.text import byline, long_date, plural, short_date, short_summary
+from digest.render.text import byline, listing_label, long_date, plural, short_date, short_summary
 from digest.text import safe_url
 
-ROLLUP_GAINERS = 20
-TOPIC_MAX_LISTED = 200
+ROLLUP_GAINERS = 10  # gainers shown as cards on a week or month page
+ROLLUP_TOP = 10  # most upvoted papers shown as cards
+ROLLUP_PAGE = 100  # papers per page of a period's compact list
+TOPIC_PAGE = 100  # papers per page of a topic
+TOPICS_POPULAR = 30  # topics in the "most papers" group of the topics index
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,16 @@ class SiteInfo:
     subscribe_url: str | None
     feeds: tuple  # (label, path, mime type)
     search: bool
+    listing_names: tuple = ()  # (internal name, name for readers) pairs from [site] listing_names
+    topics_min_papers: int = 5  # a topic is on the topics index from this many papers
+
+    def listing(self, name):
+        """A listing's name for readers ('hf-daily' -> 'Hugging Face Daily Papers')"""
+        return listing_label(name, dict(self.listing_names))
+
+    def listings(self, names):
+        """Listings' names for readers, joined with commas, each name once"""
+        return ", ".join(dict.fromkeys(map(self.listing, names)))
 
 
 class Card(NamedTuple):
@@ -122,8 +135,7 @@ class PaperPage(Page):
     @functools.cached_property
     def topics(self):
         index = self.data["topic_index"]
-        return tuple((k, index[k.casefold()][0] if k.casefold() in index else None)
-                     for k in self.data["paper"].entry.keywords)
+        return tuple((k, index.get(k.casefold())) for k in self.data["paper"].entry.keywords)
 
 
 def _site_info(config, base_url):
@@ -139,7 +151,8 @@ def _site_info(config, base_url):
         ("New papers (JSON Feed)", "feeds/papers.json", "application/feed+json"),
     )
     return SiteInfo(title=config.title, base_url=base, subscribe_url=config.site.subscribe_url, feeds=feeds,
-                    search=config.site.search)
+                    search=config.site.search, listing_names=tuple(sorted(config.site.listing_names.items())),
+                    topics_min_papers=config.site.topics_min_papers)
 
 
 def check_base_url(url):
@@ -195,15 +208,14 @@ def site_pages(archive, site):
     for kind, names, periods in _periods(days):
         for n, name in enumerate(names):
             if scope.wants("periods", f"{kind}/{name}"):
-                pages.append(_rollup_page(archive, site, kind, names, n, periods[name]))
+                pages += _rollup_pages(archive, site, kind, names, n, periods[name])
 
-    topics = archive.topics
     for paper in papers.values():
         # The chart, description and topic links are computed when the page renders (in a
         # worker process), so 30,000 paper contexts stay small.
         if scope.wants("papers", paper.key):
             pages.append(PaperPage(f"paper/{paper.slug}.html", "site/paper.html", paper.entry.title, None, site,
-                                   kind="paper", data={"paper": paper, "topic_index": topics}))
+                                   kind="paper", data={"paper": paper, "topic_index": archive.topic_index}))
 
     by_year = defaultdict(list)
     for day in reversed(days):
@@ -214,14 +226,13 @@ def site_pages(archive, site):
                       kind="archive", data={"years": tuple(by_year.items()), "counts": archive.counts,
                                             "weeks": tuple((w, _week_label(w)) for w in weeks),
                                             "months": tuple((m, _month_label(m)) for m in months)}))
-    topic_list = _topic_list(topics)
     pages.append(Page("topics.html", "site/topics.html", "Topics", f"Topics of the papers in {site.title}",
-                      site, kind="topics", data={"topics": topic_list}))
+                      site, kind="topics", data=_topics_index(archive.topics, site.topics_min_papers)))
     recent = None
-    for slug, name, keys in topic_list:
-        if scope.wants("topics", name.casefold()):
+    for topic in archive.topics.values():
+        if scope.wants("topics", topic.slug):
             recent = recent or _most_recent_first(papers)
-            pages.append(_topic_page(papers, site, slug, name, sorted(keys, key=recent.__getitem__)))
+            pages += _topic_pages(papers, site, topic, sorted(topic.keys, key=recent.__getitem__))
     if site.search:
         pages.append(Page("search.html", "site/search.html", "Search", f"Search every paper in {site.title}",
                           site, kind="search"))
@@ -236,15 +247,18 @@ def site_paths(archive, site):
     yield "index.html", latest
     for day in archive.days:
         yield f"day/{day}.html", day
-    for kind, names, _ in _periods(archive.days):
+    for kind, names, periods in _periods(archive.days):
         for name in names:
-            yield f"{kind}/{name}.html", latest
+            count = _page_count(len(_rest(archive, periods[name])), ROLLUP_PAGE)
+            for n in range(1, count + 1):
+                yield _period_path(kind, name, n), latest
     for paper in archive.papers.values():
         yield f"paper/{paper.slug}.html", paper.last_seen
     yield "archive.html", latest
     yield "topics.html", latest
-    for slug, _, _ in _topic_list(archive.topics):
-        yield f"topic/{slug}.html", latest
+    for topic in archive.topics.values():
+        for n in range(1, _page_count(len(topic.keys), TOPIC_PAGE) + 1):
+            yield _topic_path(topic.slug, n), latest
     if site.search:
         yield "search.html", latest
     yield "404.html", None
@@ -261,25 +275,60 @@ def _periods(days):
     return found
 
 
-def _rollup_page(archive, site, kind, names, n, days):
-    """The page of one week or month: its gainers and new papers, linked to the periods around it"""
+def _period_path(kind, name, n):
+    return f"{kind}/{name}.html" if n == 1 else f"{kind}/{name}/{n}.html"
+
+
+def _rollup_pages(archive, site, kind, names, n, days):
+    """The pages of one week or month: the most upvoted papers and the gainers as cards, the
+    papers per day, then every other paper of the period as a compact list, ROLLUP_PAGE a page"""
     label = _week_label if kind == "week" else _month_label
     name = names[n]
     data = _rollup(archive, days)
-    # A rollup shows each paper's title, observations (peak upvotes may come later) and slug.
-    data["fingerprint"] = repr((tuple(days), names[n - 1] if n else None,
-                                names[n + 1] if n + 1 < len(names) else None,
-                                [(k, archive.papers[k].entry.title, archive.papers[k].observations)
-                                 for day in days for k in archive.seen[day]]))
-    return Page(f"{kind}/{name}.html", "site/rollup.html", label(name),
-                f"The papers that gained most and the new papers of {label(name)}", site,
-                kind=kind, data={**data, "name": name, "label": label(name), "days": tuple(days),
-                                 "prev": (names[n - 1], label(names[n - 1])) if n else None,
-                                 "next": (names[n + 1], label(names[n + 1])) if n + 1 < len(names) else None})
+    rest = data.pop("rest")
+    count = _page_count(len(rest), ROLLUP_PAGE)
+    near = {"prev": (names[n - 1], label(names[n - 1])) if n else None,
+            "next": (names[n + 1], label(names[n + 1])) if n + 1 < len(names) else None}
+    shown = {card.paper.key for card in data["top"] + data["gainers"]}
+    # A rollup shows the cards' entries, each other paper's title and observations, and its neighbours.
+    base = (tuple(days), near, [archive.counts[day] for day in days],
+            [archive.papers[k].entry for k in sorted(shown)])
+    pages = []
+    for number in range(1, count + 1):
+        listed = rest[(number - 1) * ROLLUP_PAGE:number * ROLLUP_PAGE]
+        fingerprint = repr((base, number, count, [(p.key, p.entry.title, p.observations) for p in listed]))
+        title = label(name) + (f" (page {number} of {count})" if number > 1 else "")
+        pages.append(Page(_period_path(kind, name, number), "site/rollup.html", title,
+                          f"The most upvoted papers, the papers that gained most and every paper of {label(name)}",
+                          site, kind=kind,
+                          data={**data, **near, "name": name, "label": label(name), "days": tuple(days),
+                                "day_counts": tuple((day, archive.counts[day]) for day in days),
+                                "rest": listed, "rest_total": len(rest), "number": number,
+                                "first": (number - 1) * ROLLUP_PAGE + 1,
+                                "pages": tuple(_period_path(kind, name, m) for m in range(1, count + 1)),
+                                "fingerprint": fingerprint}))
+    return pages
 
 
-def _topic_list(topics):
-    return tuple(sorted(topics.values(), key=lambda t: (-len(t[2]), t[1].casefold())))
+def _topics_index(topics, least):
+    """The topics index: the most popular topics, then every topic of `least` papers or more by letter"""
+    listed = [t for t in topics.values() if len(t.keys) >= least]
+    popular = sorted(listed, key=lambda t: (-len(t.keys), t.name.casefold()))[:TOPICS_POPULAR]
+    letters = defaultdict(list)
+    for topic in sorted(listed, key=lambda t: (t.name.casefold(), t.slug)):
+        first = topic.slug[0]
+        letters[first.upper() if first.isalpha() else "0–9"].append(topic)
+    groups = sorted(letters.items(), key=lambda kv: (kv[0] != "0–9", kv[0]))
+    return {"popular": tuple(popular), "letters": tuple((letter, tuple(ts)) for letter, ts in groups),
+            "least": least, "count": len(listed), "all": len(topics)}
+
+
+def _page_count(total, size):
+    return max(1, -(-total // size))
+
+
+def _topic_path(slug, n):
+    return f"topic/{slug}.html" if n == 1 else f"topic/{slug}/{n}.html"
 
 
 def _most_recent_first(papers):
@@ -290,15 +339,22 @@ def _most_recent_first(papers):
     return dict(zip(order, range(len(order))))
 
 
-def _topic_page(papers, site, slug, name, keys):
-    """A topic's page: its most recently seen papers (`keys` in that order)"""
-    ordered = keys
-    listed = tuple(papers[k] for k in ordered[:TOPIC_MAX_LISTED])
-    # A topic page shows each listed paper's title, last day seen and peak upvotes.
-    fingerprint = repr((name, len(ordered), [(p.slug, p.entry.title, p.last_seen, p.peak_upvotes) for p in listed]))
-    return Page(f"topic/{slug}.html", "site/topic.html", f"Topic: {name}",
-                f"{plural(len(ordered), 'paper')} about {name}", site, kind="topic",
-                data={"name": name, "papers": listed, "total": len(ordered), "fingerprint": fingerprint})
+def _topic_pages(papers, site, topic, keys):
+    """A topic's pages: its papers, most recently seen first (`keys` in that order), TOPIC_PAGE a page"""
+    count = _page_count(len(keys), TOPIC_PAGE)
+    pages = []
+    for n in range(1, count + 1):
+        listed = tuple(papers[k] for k in keys[(n - 1) * TOPIC_PAGE:n * TOPIC_PAGE])
+        # A topic page shows its name, aliases and each listed paper's title, last day seen and peak upvotes.
+        fingerprint = repr((topic.name, topic.aliases, len(keys), n,
+                            [(p.slug, p.entry.title, p.last_seen, p.peak_upvotes) for p in listed]))
+        title = f"Topic: {topic.name}" + (f" (page {n} of {count})" if n > 1 else "")
+        pages.append(Page(_topic_path(topic.slug, n), "site/topic.html", title,
+                          f"{plural(len(keys), 'paper')} about {topic.name}", site, kind="topic",
+                          data={"topic": topic, "name": topic.name, "papers": listed, "total": len(keys),
+                                "number": n, "pages": tuple(_topic_path(topic.slug, m) for m in range(1, count + 1)),
+                                "first": (n - 1) * TOPIC_PAGE + 1, "fingerprint": fingerprint}))
+    return pages
 
 
 def _week_label(name):
@@ -312,29 +368,47 @@ def _month_label(name):
 
 
 def _rollup(archive, days):
-    """The papers that gained most over the days, and the papers first seen in them
+    """The period's most upvoted papers, the papers that gained most, and the rest
 
     A paper's gain is its highest upvote count in the period minus its count at its last
     sighting before the period (0 when it is new), so new papers count all they gathered.
+    The gainers are the papers that gained most among those not already most upvoted; the
+    rest, every other paper seen in the period, by the day it was first seen in it.
     """
     start, end = days[0], days[-1]
-    gains = []
     keys = dict.fromkeys(k for day in days for k in archive.seen[day])
-    new = []
+    peaks, gains, firsts = {}, {}, {}
+    new = 0
     for key in keys:
         paper = archive.papers[key]
         obs = paper.observations
         inside = [o.upvotes for o in obs if start <= o.day <= end and o.upvotes is not None]
         before = [o.upvotes for o in obs if o.day < start and o.upvotes is not None]
-        if paper.first_seen >= start:
-            new.append(paper)
+        firsts[key] = next(o.day for o in obs if o.day >= start)
+        new += paper.first_seen >= start
         if inside:
+            peaks[key] = max(inside)
             gain = max(inside) - (before[-1] if before else 0)
             if gain > 0:
-                gains.append((gain, paper))
-    gains.sort(key=lambda g: (-g[0], g[1].key))
-    new.sort(key=lambda p: (p.first_seen, -(p.peak_upvotes or 0), p.key))
-    return {"gainers": tuple(gains[:ROLLUP_GAINERS]), "new_papers": tuple(new)}
+                gains[key] = gain
+    top = sorted(peaks, key=lambda k: (-peaks[k], k))[:ROLLUP_TOP]
+    gainers = [k for k in sorted(gains, key=lambda k: (-gains[k], k)) if k not in top][:ROLLUP_GAINERS]
+    shown = set(top) | set(gainers)
+    papers = archive.papers
+
+    def card(key, reason):
+        return Card(papers[key], papers[key].entry, (reason,))
+
+    return {"top": tuple(card(k, f"{plural(peaks[k], 'upvote')} at its peak in this period") for k in top),
+            "gainers": tuple(card(k, f"+{plural(gains[k], 'upvote')} in this period") for k in gainers),
+            "gains": gains, "peaks": peaks, "firsts": firsts, "seen": len(keys), "new": new,
+            "rest": tuple(papers[k] for k in sorted((k for k in keys if k not in shown),
+                                                   key=lambda k: (firsts[k], -peaks.get(k, 0), k)))}
+
+
+def _rest(archive, days):
+    """The papers a period lists compactly (for the page count of site_paths)"""
+    return _rollup(archive, days)["rest"]
 
 
 def day_json(digest):

@@ -80,6 +80,9 @@ def _load_json(text):
         raise InputError(f"{what}: {e.msg} (line {e.lineno}, column {e.colno})") from None
     except RecursionError:
         raise InputError("invalid JSON: nested too deeply") from None
+    except ValueError:
+        # Python refuses to read integers of over 4,300 digits (CVE-2020-10735): damage, not data.
+        raise InputError("invalid JSON: a number of over 4,300 digits (damaged data)") from None
 
 
 def _is_snapshot(value):

@@ -1,0 +1,122 @@
+"""Search in monthly shards: built once per month, merged in the browser, found under a sub-path
+
+Real recorded days across three months; Chromium (/usr/bin/chromium) as in
+test_browser.py, serving the site under /digest/.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import HF_DAILY, Run
+from test_browser import PREFIX, Watched, browser, serve  # noqa: F401  (browser is a fixture)
+
+ARCHIVE = HF_DAILY
+OLD_DAYS = ("2024-05-27", "2024-05-28", "2025-10-01", "2025-10-02", "2025-10-03", "2025-10-06", "2025-10-07")
+CURRENT_DAYS = ("2026-08-13", "2026-08-14", "2026-08-17", "2026-08-18", "2026-08-19")
+NEXT_DAY = "2026-08-20"
+
+
+def raw(day):
+    return json.loads((ARCHIVE / f"{day}.json").read_text(encoding="utf-8"))
+
+
+def shard_hashes(site):
+    """month -> {file: sha256} of every file in each shard folder"""
+    found = {}
+    for folder in sorted(p for p in (site / "pagefind").iterdir() if p.is_dir()):
+        found[folder.name] = {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                              for p in folder.rglob("*") if p.is_file()}
+    return found
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sharded")
+    run = Run(root / "data")
+    run("import", *[ARCHIVE / f"{day}.json" for day in OLD_DAYS + CURRENT_DAYS])
+    site = root / "site"
+    first = run("build", "--out", site, "--base-url", "https://example.org/digest/")
+    return run, site, first.stdout
+
+
+def test_one_shard_per_month_of_first_day(sharded):
+    _, site, report = sharded
+    assert "search indexed" in report and ", updated" not in report
+    assert sorted(shard_hashes(site)) == ["2024-05", "2025-10", "2026-08"]
+    listed = json.loads((site / "pagefind" / "shards.json").read_text())
+    assert listed["order"] == ["2026-08", "2025-10", "2024-05"]
+    for name in ("pagefind-ui.js", "pagefind-ui.css"):
+        assert (site / "pagefind" / name).is_file()
+    # no scratch tree left behind
+    assert not [p for p in (site / "pagefind").iterdir() if p.name.startswith(".")]
+
+
+def search(browser, base, query):
+    watched = Watched(browser, base)
+    page = watched.goto(base + "search.html")
+    page.locator(".pagefind-ui__search-input").fill(query)
+    page.locator(".pagefind-ui__result").first.wait_for(timeout=15000)
+    page.wait_for_timeout(300)
+    results = []
+    for result in page.locator(".pagefind-ui__result").all():
+        link = result.locator(".pagefind-ui__result-link")
+        results.append((link.inner_text().strip(), link.get_attribute("href"), result.inner_text()))
+    return watched, results
+
+
+@pytest.mark.parametrize("day", [OLD_DAYS[1], CURRENT_DAYS[-1]])
+def test_a_title_finds_its_paper_from_an_old_and_the_current_shard(browser, sharded, day):  # noqa: F811
+    _, site, _ = sharded
+    entry = raw(day)[0]["paper"]
+    # its first day is `day` and its peak upvotes the most it had on any imported day
+    seen = [e["paper"]["upvotes"] for d in OLD_DAYS + CURRENT_DAYS for e in raw(d) if e["paper"]["id"] == entry["id"]]
+    assert not [d for d in OLD_DAYS + CURRENT_DAYS if d < day and any(e["paper"]["id"] == entry["id"] for e in raw(d))]
+    server = serve(site)
+    try:
+        base = f"http://127.0.0.1:{server.server_port}{PREFIX}"
+        watched, results = search(browser, base, entry["title"])
+        title, href, text = results[0]
+        assert title == entry["title"].strip()
+        assert href == f"{PREFIX}paper/{entry['id']}.html"
+        assert f"day: {day}" in text.lower() and f"upvotes: {max(seen)}" in text.lower()
+        watched.page.locator(".pagefind-ui__result-link").first.click()
+        watched.page.wait_for_load_state("networkidle")
+        assert watched.page.url == base + f"paper/{entry['id']}.html"
+        assert watched.problems == []
+        watched.page.close()
+    finally:
+        server.shutdown()
+
+
+def test_a_new_day_rebuilds_only_the_current_shard(sharded):
+    run, site, _ = sharded
+    old_ids = {e["paper"]["id"] for d in OLD_DAYS for e in raw(d)}
+    # precondition from the raw files: the new day lists no paper first seen in an older month
+    assert not old_ids & {e["paper"]["id"] for e in raw(NEXT_DAY)}
+    before = shard_hashes(site)
+    result = run("import", ARCHIVE / f"{NEXT_DAY}.json")
+    result = run("build", "--out", site, "--base-url", "https://example.org/digest/")
+    assert "search indexed" in result.stdout
+    after = shard_hashes(site)
+    assert after["2024-05"] == before["2024-05"] and after["2025-10"] == before["2025-10"]
+    assert after["2026-08"] != before["2026-08"]
+    # and a build with nothing new indexes nothing
+    again = run("build", "--out", site, "--base-url", "https://example.org/digest/")
+    assert "search indexed" not in again.stdout and shard_hashes(site) == after
+
+
+def test_a_month_left_by_every_paper_loses_its_shard(tmp_path):
+    run = Run(tmp_path / "data")
+    run("import", ARCHIVE / f"{OLD_DAYS[0]}.json", ARCHIVE / f"{CURRENT_DAYS[0]}.json")
+    site = tmp_path / "site"
+    run("build", "--out", site)
+    assert sorted(shard_hashes(site)) == ["2024-05", "2026-08"]
+    for stored in (tmp_path / "data" / "snapshots").glob(f"*/{OLD_DAYS[0]}.json"):
+        stored.unlink()
+    run("build", "--out", site)
+    assert sorted(shard_hashes(site)) == ["2026-08"]
+    assert json.loads((site / "pagefind" / "shards.json").read_text())["order"] == ["2026-08"]
+    assert Path(site / "pagefind" / "pagefind-ui.js").is_file()
