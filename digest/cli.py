@@ -319,6 +319,8 @@ def build(ctx, out, base_url, search):
         result = build_site(ctx.config, out, base_url=base_url, search=search)
     except DigestError as e:
         raise fail(e) from e
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"Built {result.pages} pages ({result.days} days, {result.papers} papers) in {result.out}: "
                f"{len(result.written)} files written, {result.files - len(result.written)} unchanged, "
                f"{len(result.removed)} removed{', updated' if result.updated else ''}"
@@ -389,6 +391,8 @@ def run_(ctx, day, out, base_url):
     for result in report.fetch.results if report.fetch else ():
         for warning in result.warnings:
             click.echo(f"warning: {result.listing}: {warning}", err=True)
+    for warning in report.site.warnings if report.site else ():
+        click.echo(f"warning: {warning}", err=True)
     click.echo(report.text(), nl=False)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ class History:
     listing_days: dict  # listing -> tuple of days with a snapshot, sorted
     # Title keys of entries without an id: the only ones whose identity an alias can change.
     keyless: frozenset = frozenset()
+    # (path, why) of the snapshot files left out as damaged (only with load_history's `skip`).
+    damaged: tuple = ()
 
     def key_of(self, entry):
         """Identity of an entry: its arXiv id, else the id its title is known by, else its title key"""
@@ -47,12 +50,18 @@ class History:
         return sorted({d for days in self.listing_days.values() for d in days})
 
 
-def load_history(store):
-    """Build the History of a store, reading only snapshot files changed since the last index"""
+def load_history(store, skip=None):
+    """Build the History of a store, reading only snapshot files changed since the last index
+
+    With `skip` (paths to leave out, possibly empty), a damaged snapshot file is left out
+    too and listed in History.damaged, for the commands that can go on without it.
+    """
     index_path = store.cache_path(INDEX_FILE.name)
     cached = _read_index(index_path)
-    records, changed = {}, False
+    records, changed, damaged = {}, False, []
     for _, _, path in store.files():
+        if skip is not None and path in skip:
+            continue
         rel = path.relative_to(store.root).as_posix()
         stat = path.stat()
         stamp = [stat.st_size, stat.st_mtime_ns]
@@ -60,11 +69,17 @@ def load_history(store):
         if old and old["stamp"] == stamp:
             records[rel] = old
             continue
-        records[rel] = {"stamp": stamp, **_index_snapshot(path)}
+        try:
+            records[rel] = {"stamp": stamp, **_index_snapshot(path)}
+        except StoreError as e:
+            if skip is None:
+                raise
+            damaged.append((path, str(e)))
         changed = True
     if changed or records.keys() != cached.keys():
         _write_index(index_path, records)
-    return history_from_records(records.values())
+    history = history_from_records(records.values())
+    return dataclasses.replace(history, damaged=tuple(damaged)) if damaged else history
 
 
 def history_from_records(records):

@@ -26,29 +26,55 @@ class _Stale(Exception):
     """The last build's state cannot be used for this update: build everything"""
 
 
-def collect_archive(config, store=None, state=None):
+class _Damaged(Exception):
+    """Snapshot files that cannot be read, as (path, the error naming it): computed again without them"""
+
+    def __init__(self, *files):
+        self.files = files
+
+
+def collect_archive(config, store=None, state=None, warn=None):
     """Read the history and the snapshots and compute each day's Digest
 
     With the last build's `state`, only the days whose inputs changed (and the recent days
     the feeds show) are read and computed; the rest comes from the state. When the state
     cannot serve (every day changed, a paper it does not know), everything is computed.
+
+    A damaged snapshot file is left out, and `warn` (when given) is called with the error
+    that names it: a build goes on with the other days. Without `warn`, it is raised.
     """
     store = store or Store(config.data_dir)
-    history = load_history(store)
+    skip = {}
+    while True:
+        try:
+            return _collect(config, store, state, skip if warn else None)
+        except _Damaged as damaged:
+            if warn is None:
+                raise StoreError(damaged.files[0][1]) from None
+            for path, why in damaged.files:
+                skip[path] = why
+                warn(why)
+
+
+def _collect(config, store, state, skip):
+    history = load_history(store, skip=skip)
+    if history.damaged:
+        raise _Damaged(*history.damaged)
     days = history.days()
     if not days:
         raise NoDataError(f"no snapshots in {store.snapshots} yet: run 'digest import' or 'digest fetch' first")
     files_by_day = defaultdict(list)
     for _, day, path in store.files():
-        files_by_day[day].append(path)
+        if not skip or path not in skip:
+            files_by_day[day].append(path)
     stamps = _stamp_files(store, files_by_day)
     day_keys = _day_keys(days, files_by_day, stamps, history, config)
     if state is not None:
         try:
-            return _update_archive(store, history, config, files_by_day, day_keys, state)
+            return _update_archive(store, history, config, files_by_day, day_keys, state, skip)
         except _Stale:
             pass
-    digests, seen, latest, fetched = _compute_days(store, history, config, days, files_by_day, {}, _Lists(store))
+    digests, seen, latest, fetched = _compute_days(store, history, config, days, files_by_day, {}, _Lists(store, skip))
     counts = {day: DayCount(len(d.new), len(d.trending)) for day, d in digests.items()}
     papers = _make_papers(history, latest)
     topics, topic_index = _topics(papers)
@@ -88,7 +114,7 @@ def _stamp_files(store, files_by_day):
                     continue
                 raw = snapshot.read_bytes()
             except OSError as e:
-                raise StoreError(f"{snapshot}: cannot read ({e.strerror})") from None
+                raise _Damaged((snapshot, f"{snapshot}: cannot read ({e.strerror})")) from None
             stamps[rel] = [stat.st_size, stat.st_mtime_ns, hashlib.blake2b(raw, digest_size=16).hexdigest()]
     if stamps != old:
         try:
@@ -124,19 +150,26 @@ class _Lists:
 
     KEEP = 64  # lists kept: several windows' worth (window_days is 7 by default)
 
-    def __init__(self, store):
+    def __init__(self, store, skip=None):
         self.store = store
+        self.skip = skip or {}  # damaged files, left out
         self.kept = {}
 
     def load(self, path):
         """The snapshot at path, a re-observation completed from its window's lists"""
-        return with_details(self.store, load_snapshot(self.store, path), load=self._list)
+        return with_details(self.store, self._read(path), load=self._list)
+
+    def _read(self, path):
+        try:
+            return load_snapshot(self.store, path)
+        except StoreError as e:
+            raise _Damaged((path, str(e))) from None
 
     def _list(self, listing, day):
         key = (listing, day)
         if key not in self.kept:
             path = self.store.path(listing, day)
-            self.kept[key] = load_snapshot(self.store, path) if path.exists() else None
+            self.kept[key] = self._read(path) if path.exists() and path not in self.skip else None
             if len(self.kept) > self.KEEP:
                 del self.kept[next(iter(self.kept))]  # the oldest read
         return self.kept[key]
@@ -199,7 +232,7 @@ def _shared_slug(keys):
         slugs[slug] = key
 
 
-def _update_archive(store, history, config, files_by_day, day_keys, state):
+def _update_archive(store, history, config, files_by_day, day_keys, state, skip):
     """The archive computed from the last build's state and the days whose inputs changed"""
     days = tuple(history.days())
     first = next((n for n, day in enumerate(days)
@@ -211,7 +244,7 @@ def _update_archive(store, history, config, files_by_day, day_keys, state):
     if start < 1:
         raise _Stale("every day changed")
     fresh = days[start:]
-    lists = _Lists(store)
+    lists = _Lists(store, skip)
     previous = _previous_snapshots(lists, files_by_day, fresh[0])
     digests, seen_now, latest, fetched = _compute_days(store, history, config, fresh, files_by_day, previous, lists)
     seen = {day: state.days[day][1] for day in days[:start]} | seen_now

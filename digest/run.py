@@ -95,6 +95,7 @@ class RunReport:
             out.append(("site", f"{s.pages} pages ({s.days} days, {s.papers} papers) in {s.out}: "
                                 f"{len(s.written)} files written, {s.files - len(s.written)} unchanged, "
                                 f"{len(s.removed)} removed{', search indexed' if s.indexed else ''}"))
+            out.extend(("site warning", warning) for warning in s.warnings)
         else:
             out.append(("site", f"FAILED: {self.failure('site')}"))
         if self.send is not None:
@@ -229,10 +230,13 @@ def _configured_site_url(config):
 
 def _day_digest(config, day):
     """The Digest of the run's day and its Markdown (NoDataError when nothing is stored that day)"""
+    from digest.history import load_history
     from digest.pipeline import digest_for
     from digest.render.markdown import render_markdown
+    from digest.store import Store
 
-    digest = digest_for(config, day)
+    # A damaged file of another day is left out here as in the site (whose step names it).
+    digest = digest_for(config, day, history=load_history(Store(config.data_dir), skip=()))
     return digest, render_markdown(digest, config)
 
 

@@ -5,8 +5,8 @@ import os
 import threading
 
 import pytest
-
 from conftest import hf_files
+
 from digest.config import Config, SiteSettings
 from digest.pipeline import import_files
 from digest.publish.serve import serve

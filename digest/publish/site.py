@@ -47,6 +47,7 @@ class BuildResult:
     papers: int
     indexed: bool  # pagefind ran
     updated: bool = False  # only what changed since the last build was computed (its state was used)
+    warnings: tuple = ()  # one line per damaged snapshot file the build left out
 
 
 def build_site(config, out, *, base_url=None, search=None):
@@ -75,40 +76,45 @@ def _build_site(config, out, base_url, search):
         site = replace(site, search=search)
     # Refuses a foreign folder before any work.
     writer = SiteWriter(out, build_key(config, site), manifest_key(config.data_dir))
-    store = Store(config.data_dir)
-    archive, pages, paths = _plan_build(config, store, site, writer)
-    others = [(f"{day}.json", functools.partial(day_json, archive.digests[day]))
-              for day in archive.days if archive.scope.wants("days", day)]
-    others += [(path, functools.partial(lambda d: d, data))
-               for path, data in feed_files(archive, site, config.site)]
-    others += [("sitemap.xml", functools.partial(sitemap_xml, paths, site)),
-               ("robots.txt", functools.partial(robots_txt, site))]
-    static = templates_dir() / "site" / "static"
-    others += [(name, (static / name).read_bytes) for name in STATIC]
-    render_pages(pages, writer)
-    for path, make in others:
-        day = path[:-len(".json")] if re.fullmatch(r"\d{4}-\d\d-\d\d\.json", path) else None
-        if day and writer.unchanged(path, repr(archive.day_keys[dt.date.fromisoformat(day)])):
-            continue
-        writer.write(path, make())
-    removed = writer.finish(BuildState.of(archive))
+    try:
+        writer.refuse_link("pagefind")  # pagefind writes there itself
+        store = Store(config.data_dir)
+        warnings = []
+        archive, pages, paths = _plan_build(config, store, site, writer, warnings.append)
+        others = [(f"{day}.json", functools.partial(day_json, archive.digests[day]))
+                  for day in archive.days if archive.scope.wants("days", day)]
+        others += [(path, functools.partial(lambda d: d, data))
+                   for path, data in feed_files(archive, site, config.site)]
+        others += [("sitemap.xml", functools.partial(sitemap_xml, paths, site)),
+                   ("robots.txt", functools.partial(robots_txt, site))]
+        static = templates_dir() / "site" / "static"
+        others += [(name, (static / name).read_bytes) for name in STATIC]
+        render_pages(pages, writer)
+        for path, make in others:
+            day = path[:-len(".json")] if re.fullmatch(r"\d{4}-\d\d-\d\d\.json", path) else None
+            if day and writer.unchanged(path, repr(archive.day_keys[dt.date.fromisoformat(day)])):
+                continue
+            writer.write(path, make())
+        removed = writer.finish(BuildState.of(archive))
+    finally:
+        writer.close()  # its folder descriptors, also when the build stops half-way
     written = writer.written
-    indexed = False
-    writer.refuse_link("pagefind")
     if site.search:
         shard_of = {f"paper/{paper.slug}.html": month_of(paper.first_seen) for paper in archive.papers.values()}
         indexed = bool(index_search(out, shard_of, set(written) | set(removed)))
     else:
         shutil.rmtree(out / "pagefind", ignore_errors=True)
+        indexed = False
     return BuildResult(out=out, pages=len(paths), files=len(writer.hashes), written=tuple(sorted(written)),
                        removed=tuple(removed), days=len(archive.days), papers=len(archive.papers), indexed=indexed,
-                       updated=archive.scope is not EVERYTHING)
+                       updated=archive.scope is not EVERYTHING,
+                       warnings=tuple(f"{why}: left out of the site" for why in dict.fromkeys(warnings)))
 
 
-def _plan_build(config, store, site, writer):
+def _plan_build(config, store, site, writer, warn):
     """(archive, the page contexts to render, every page's path and date), with every output
     path checked; pages outside the archive's scope are kept from the last build"""
-    archive = collect_archive(config, store, writer.state)
+    archive = collect_archive(config, store, writer.state, warn)
     while True:
         pages = site_pages(archive, site)
         paths = list(site_paths(archive, site))
@@ -121,6 +127,6 @@ def _plan_build(config, store, site, writer):
         if writer.carry(path for path in [p for p, _ in paths] + day_files if path not in made):
             return archive, pages, paths
         # A page the last build wrote is missing or was not fingerprinted: build everything.
-        archive = collect_archive(config, store)
+        archive = collect_archive(config, store, warn=warn)
 
 

@@ -1,0 +1,316 @@
+"""Issue 11, the output side: nothing written or deleted outside --out, recovery from a killed
+build, damaged stored files skipped with a warning, OS errors as one-line SiteErrors"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+from conftest import ROOT, hf_files, tree_hash
+from test_run import cert, servers  # noqa: F401 (fixtures)
+from test_site import same_files
+
+from digest.config import Config, SiteSettings
+from digest.errors import SiteError
+from digest.pipeline import import_files
+from digest.publish import writer as writer_module
+from digest.publish.site import build_site
+from digest.store import Store
+
+MANIFEST = ".digest-build.json"
+MARKER = ".digest-building"
+
+
+def config_for(data):
+    return Config(data_dir=Path(data), site=SiteSettings(search=False, feed_items=2))
+
+
+@pytest.fixture
+def data(real_store, tmp_path):
+    """A copy of the recorded fixtures' data folder but its last day (added by tests that need a change)"""
+    store = Store(tmp_path / "data")
+    for path in hf_files()[:-1]:
+        store.save(real_store.load_path(real_store.snapshots / "hf-daily" / path.name))
+    return store
+
+
+def add_last_day(real_store, store):
+    store.save(real_store.load_path(real_store.snapshots / "hf-daily" / hf_files()[-1].name))
+
+
+def outside_folder(tmp_path):
+    """A folder beside the site with a file a hostile site folder points at"""
+    victim = tmp_path / "outside"
+    victim.mkdir()
+    (victim / "victim").write_text("keep me\n")
+    (victim / "index.html").write_text("not the site's\n")
+    return victim
+
+
+# --- the manifest --------------------------------------------------------------------
+
+
+def unkeyed(body):
+    """The checksum line today's code wrote: a plain BLAKE2 anyone can recompute"""
+    return body + b"blake2b " + hashlib.blake2b(body, digest_size=16).hexdigest().encode() + b"\n"
+
+
+def manifest_body(out):
+    raw = (out / MANIFEST).read_bytes()
+    return orjson.loads(raw.rstrip(b"\n").rpartition(b"\n")[0] + b"\n")
+
+
+@pytest.mark.parametrize("sign", ["unkeyed", "keyed with the data folder's key"])
+def test_a_manifest_listing_paths_outside_deletes_nothing_outside(data, tmp_path, sign):
+    victim = outside_folder(tmp_path)
+    out = tmp_path / "site"
+    build_site(config_for(data.root), out)
+    before = tree_hash(victim)
+    manifest = manifest_body(out)
+    for path in ("../outside/victim", "../outside/index.html", str(victim / "victim"), "day/../../outside/victim"):
+        manifest["files"][path] = "0" * 32
+    body = orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+    if sign == "unkeyed":
+        raw = unkeyed(body)
+    else:
+        # Even a manifest signed with the real key is checked path by path before any delete.
+        key = (data.root / ".cache" / "build-key").read_bytes()
+        raw = body + writer_module._checksum(body, key)
+    (out / MANIFEST).write_bytes(raw)
+    result = build_site(config_for(data.root), out)
+    assert result.removed == () and not result.updated  # not trusted: a full build, no deletion
+    assert tree_hash(victim) == before and (victim / "victim").read_text() == "keep me\n"
+    build_site(config_for(data.root), tmp_path / "fresh")
+    assert same_files(out, tmp_path / "fresh")
+
+
+def test_the_build_key_is_made_private_once_and_kept_out_of_the_site(data, tmp_path):
+    out = tmp_path / "site"
+    build_site(config_for(data.root), out)
+    key_file = data.root / ".cache" / "build-key"
+    key = key_file.read_bytes()
+    assert len(key) >= 32 and oct(key_file.stat().st_mode & 0o777) == "0o600"
+    build_site(config_for(data.root), out)
+    assert key_file.read_bytes() == key
+    site_bytes = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
+    assert key not in site_bytes
+
+
+# --- symlinks where outputs go ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("place", ["index.html", "day/2026-08-21.html", "paper", "day", "feeds", "pagefind",
+                                   MARKER])
+def test_a_symlink_where_an_output_goes_is_refused(real_store, data, tmp_path, place):
+    victim = outside_folder(tmp_path)
+    out = tmp_path / "site"
+    build_site(config_for(data.root), out)
+    add_last_day(real_store, data)  # the next build writes the home page and a new day
+    link = out / place
+    if link.is_dir():
+        shutil.rmtree(link)
+    else:
+        link.unlink(missing_ok=True)
+    link.symlink_to(victim / "index.html" if place.endswith(".html") else victim)
+    before = tree_hash(victim)
+    with pytest.raises(SiteError) as error:
+        build_site(config_for(data.root), out)
+    message = str(error.value)
+    assert "\n" not in message and "symlink" in message and str(out / place) in message
+    assert tree_hash(victim) == before and sorted(p.name for p in victim.iterdir()) == ["index.html", "victim"]
+
+
+def test_a_symlink_at_a_temp_name_is_not_followed(real_store, data, tmp_path):
+    victim = outside_folder(tmp_path)
+    out = tmp_path / "site"
+    build_site(config_for(data.root), out)
+    add_last_day(real_store, data)
+    for name in (".index.html.tmp", "day/.2026-08-21.html.tmp", f".{MANIFEST}.tmp"):
+        (out / name).symlink_to(victim / "victim")
+    before = tree_hash(victim)
+    result = build_site(config_for(data.root), out)
+    assert "index.html" in result.written and "day/2026-08-21.html" in result.written
+    assert tree_hash(victim) == before
+    assert not [p for p in out.rglob("*.tmp")]
+    build_site(config_for(data.root), tmp_path / "fresh")
+    assert same_files(out, tmp_path / "fresh")
+
+
+# --- recovery --------------------------------------------------------------------------
+
+
+def test_a_first_build_killed_mid_way_is_completed_by_the_next(real_store, tmp_path):
+    out = tmp_path / "site"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen([sys.executable, "-m", "digest", "--data-dir", str(real_store.root), "build",
+                              "--out", str(out), "--no-search"], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    # Kill it once it has written some pages but not all of them (no manifest yet).
+    while time.monotonic() < deadline and child.poll() is None:
+        if (out / "paper").is_dir() and len(os.listdir(out / "paper")) >= 20:
+            break
+        time.sleep(0.005)
+    assert child.poll() is None, "the build finished before it could be killed"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert (out / MARKER).exists() and not (out / MANIFEST).exists()
+    result = build_site(config_for(real_store.root), out)
+    assert result.files > 0 and not (out / MARKER).exists() and not list(out.rglob("*.tmp"))
+    build_site(config_for(real_store.root), tmp_path / "fresh")
+    assert same_files(out, tmp_path / "fresh")
+
+
+def test_what_an_interrupted_write_leaves_is_taken_up_and_cleared(data, tmp_path):
+    out = tmp_path / "site"
+    build_site(config_for(data.root), tmp_path / "fresh")
+    # What the writer leaves when killed in a first build: the marker, some pages, a half
+    # temp file in a folder, a half manifest temp file.
+    shutil.copytree(tmp_path / "fresh" / "day", out / "day")
+    (out / MARKER).touch()
+    (out / "day" / ".2026-08-20.html.tmp").write_bytes(b"<!doctype html><p>half")
+    (out / f".{MANIFEST}.k2j4h5.tmp").write_bytes(b"{")
+    build_site(config_for(data.root), out)
+    assert not list(out.rglob("*.tmp")) and not (out / MARKER).exists()
+    assert same_files(out, tmp_path / "fresh")
+
+
+def test_a_foreign_folder_is_still_refused(data, tmp_path):
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(SiteError, match="not empty and was not built by digest"):
+        build_site(config_for(data.root), out)
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+# --- OS errors while writing ---------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 256 KB tmpfs (root only); skipped where mounting is not allowed"""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def no_half_files(out, fresh):
+    """Every file in `out` is whole: byte-identical to the fresh build's file of that name"""
+    for path in out.rglob("*"):
+        if path.is_file() and path.name not in (MARKER, MANIFEST):
+            rel = path.relative_to(out)
+            assert path.read_bytes() == (fresh / rel).read_bytes(), rel
+
+
+def test_a_full_disk_is_a_one_line_error_and_leaves_no_half_file(data, tmp_path, small_disk):
+    out = small_disk / "site"
+    with pytest.raises(SiteError) as error:
+        build_site(config_for(data.root), out)
+    message = str(error.value)
+    assert "\n" not in message and "No space left on device" in message and str(out) in message
+    assert not list(out.rglob("*.tmp"))
+    build_site(config_for(data.root), tmp_path / "fresh")
+    no_half_files(out, tmp_path / "fresh")
+
+
+def test_a_write_the_system_refuses_is_a_one_line_error_and_leaves_no_half_file(data, tmp_path):
+    """A file size limit (RLIMIT_FSIZE) makes the kernel refuse a big write part-way: EFBIG"""
+    import resource
+
+    out = tmp_path / "site"
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (30_000, 30_000))
+
+    done = subprocess.run([sys.executable, "-m", "digest", "--data-dir", str(data.root), "build", "--out", str(out),
+                           "--no-search"], env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=limit,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 10, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"Error: cannot write {out}/") and "File too large" in done.stderr
+    assert not list(out.rglob("*.tmp"))
+    build_site(config_for(data.root), tmp_path / "fresh")
+    no_half_files(out, tmp_path / "fresh")
+    build_site(config_for(data.root), out)  # the next build completes it
+    assert same_files(out, tmp_path / "fresh")
+
+
+def test_a_read_only_folder_is_a_one_line_error(data, tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders")
+    out = tmp_path / "site"
+    out.mkdir()
+    out.chmod(0o500)
+    with pytest.raises(SiteError, match="Permission denied"):
+        build_site(config_for(data.root), out)
+
+
+# --- damaged stored files --------------------------------------------------------------
+
+
+def test_a_damaged_snapshot_is_skipped_with_a_warning(run, real_store):
+    shutil.copytree(real_store.root, run.data_dir)
+    damaged = run.data_dir / "snapshots" / "hf-daily" / "2026-08-18.json"
+    raw = damaged.read_bytes()
+    damaged.write_bytes(raw[:len(raw) // 2])  # truncated mid-file
+    others = sorted(p.stem for p in (run.data_dir / "snapshots" / "hf-daily").glob("*.json") if p != damaged)
+    result = run("build", "--out", "site", "--no-search")
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and str(damaged) in warnings[0] and "left out" in warnings[0]
+    days = sorted(p.stem for p in Path("site/day").glob("*.html"))
+    assert days == others and "2026-08-18" not in days
+    # Repaired, the day is built again.
+    damaged.write_bytes(raw)
+    run("build", "--out", "site", "--no-search")
+    assert Path("site/day/2026-08-18.html").is_file()
+
+
+def test_a_damaged_snapshot_of_a_window_list_is_skipped(run, real_store):
+    """A file the history index reads fine but the full reader refuses (a bad stored entry)"""
+    shutil.copytree(real_store.root, run.data_dir)
+    damaged = run.data_dir / "snapshots" / "hf-daily" / "2026-08-19.json"
+    data = json.loads(damaged.read_text())
+    data["entries"][0]["upvotes"] = "many"  # the index reads it as no count; the reader refuses it
+    damaged.write_text(json.dumps(data))
+    result = run("build", "--out", "site", "--no-search")
+    assert str(damaged) in result.stderr and not Path("site/day/2026-08-19.html").exists()
+    assert Path("site/day/2026-08-20.html").is_file()
+
+
+def test_a_run_with_a_damaged_snapshot_says_so_and_builds_the_rest(tmp_path, servers, cert):  # noqa: F811
+    from test_run import DAY, digest_run, write_config
+
+    hf, arxiv, smtp = servers
+    write_config(tmp_path, smtp, cert, email=False)
+    code, out, err, _ = digest_run(tmp_path, hf, arxiv)
+    assert code == 0, (out, err)
+    # An old day whose file was cut short (a disk error, a bad copy).
+    old = hf_files()[0]
+    damaged = tmp_path / "data" / "snapshots" / "hf-daily" / old.name
+    store = Store(tmp_path / "data")
+    assert import_files(store, [old])[0].error is None
+    damaged.write_bytes(damaged.read_bytes()[:5000])
+    code, out, err, summary = digest_run(tmp_path, hf, arxiv)
+    assert code == 0, (out, err)
+    named = f"data/snapshots/hf-daily/{old.name}: damaged snapshot file"  # as the run was given it: relative
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and named in warnings[0]
+    assert re.search(rf"\n  site warning +{re.escape(named)}", out) and named in summary
+    assert (tmp_path / "site" / "day" / f"{DAY}.html").is_file()
+    assert not (tmp_path / "site" / "day" / f"{old.stem}.html").exists()
