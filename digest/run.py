@@ -94,7 +94,8 @@ class RunReport:
             s = self.site
             out.append(("site", f"{s.pages} pages ({s.days} days, {s.papers} papers) in {s.out}: "
                                 f"{len(s.written)} files written, {s.files - len(s.written)} unchanged, "
-                                f"{len(s.removed)} removed{', search indexed' if s.indexed else ''}"))
+                                f"{len(s.removed)} removed{', updated' if s.updated else ''}"
+                                f"{', search indexed' if s.indexed else ''}"))
             out.extend(("site warning", warning) for warning in s.warnings)
         else:
             out.append(("site", f"FAILED: {self.failure('site')}"))

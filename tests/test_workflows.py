@@ -142,7 +142,8 @@ def test_test_workflow_runs_ci_script_on_both_pythons():
     assert job["strategy"]["matrix"]["python"] == ["3.11", "3.13"]
     runs = [s["run"] for s in job["steps"] if "run" in s]
     assert runs == ["bash .ci/run"]
-    assert "python -m pytest" in (ROOT / ".ci" / "run").read_text()
+    assert "bash scripts/test.sh" in (ROOT / ".ci" / "run").read_text()  # the README's test command
+    assert "python -m pytest" in (ROOT / "scripts" / "test.sh").read_text()
 
 
 # -- running the daily workflow's own steps ------------------------------------------------
@@ -271,31 +272,38 @@ def python_env(tmp_path):
     return folder, env
 
 
+def daily_config(smtp, cert, extra=""):
+    """The fork's digest.toml: the local servers, no waiting between requests"""
+    return ('title = "Daily Papers"\n'
+            "[fetch]\nhf_min_interval = 0\narxiv_min_interval = 0\nretries = 1\nbackoff = 0.1\n"
+            '[email]\nfrom_address = "papers@digest.example.org"\n'
+            'unsubscribe_mailto = "unsubscribe@digest.example.org"\nsubscribers_env = "DIGEST_SUBSCRIBERS"\n'
+            f'smtp_host = "{HOST}"\nsmtp_port = {smtp.port}\nsmtp_ca_file = "{cert[0]}"\nrate_limit = 0\n' + extra)
+
+
+def known_values(day):
+    """The test's values of the workflow's expressions, for a run on `day`"""
+    return {
+        "inputs.date": day.isoformat(),
+        "github.ref_name": "main",
+        "github.token": TOKEN,
+        "steps.pages.outputs.base_url": BASE_URL,
+        "secrets.DIGEST_SUBSCRIBERS": json.dumps({"subscribers": [{"email": a} for a in ADDRESSES]}),
+        "secrets.DIGEST_LEDGER_SALT": SALT,
+        "secrets.DIGEST_SMTP_USERNAME": USER,
+        "secrets.DIGEST_SMTP_PASSWORD": PASSWORD,
+    }
+
+
 def test_daily_workflow_commits_builds_and_sends_once(tmp_path, cert, python_env):
     venv_dir, base_env = python_env
     workflow = load(DAILY)
     with Server() as hf, Server() as arxiv, SmtpServer(*cert) as smtp:
         publish(hf)
         arxiv.sources.feeds = dict(hf.sources.feeds)
-        config = (
-            'title = "Daily Papers"\n'
-            "[fetch]\nhf_min_interval = 0\narxiv_min_interval = 0\nretries = 1\nbackoff = 0.1\n"
-            '[email]\nfrom_address = "papers@digest.example.org"\n'
-            'unsubscribe_mailto = "unsubscribe@digest.example.org"\nsubscribers_env = "DIGEST_SUBSCRIBERS"\n'
-            f'smtp_host = "{HOST}"\nsmtp_port = {smtp.port}\nsmtp_ca_file = "{cert[0]}"\nrate_limit = 0\n')
-        fork = Fork(tmp_path, config)
+        fork = Fork(tmp_path, daily_config(smtp, cert))
         base_env.update(DIGEST_HF_BASE_URL=hf.url, DIGEST_ARXIV_BASE_URL=arxiv.url)
-        subscribers = json.dumps({"subscribers": [{"email": a} for a in ADDRESSES]})
-        known = {
-            "inputs.date": RUN_DAY.isoformat(),
-            "github.ref_name": "main",
-            "github.token": TOKEN,
-            "steps.pages.outputs.base_url": BASE_URL,
-            "secrets.DIGEST_SUBSCRIBERS": subscribers,
-            "secrets.DIGEST_LEDGER_SALT": SALT,
-            "secrets.DIGEST_SMTP_USERNAME": USER,
-            "secrets.DIGEST_SMTP_PASSWORD": PASSWORD,
-        }
+        known = known_values(RUN_DAY)
         before = fork.log()
 
         work = fork.checkout()
@@ -345,3 +353,51 @@ def test_daily_workflow_commits_builds_and_sends_once(tmp_path, cert, python_env
         assert "nothing to commit" in commit_log
         assert "3 already sent" in summary.read_text()
         assert (work / "site" / "index.html").is_file()
+
+
+def test_the_build_state_is_cached_and_keyed_by_the_code():
+    steps = load(DAILY)["jobs"]["run"]["steps"]
+    names = [s.get("name", s.get("id", s.get("uses"))) for s in steps]
+    cache = next(s for s in steps if s.get("uses", "").startswith("actions/cache@"))
+    # restored before `digest run` builds, saved (post step) after it
+    assert names.index(cache["name"]) < names.index("digest run")
+    assert cache["with"]["path"] == "site"
+    code = "hashFiles('digest/**', 'templates/**', 'pyproject.toml')"
+    key, restore = cache["with"]["key"], cache["with"]["restore-keys"].strip().splitlines()
+    # a new entry each run; restored only from a run of the same code (a code change: full build)
+    assert code in key and key.endswith("${{ github.run_id }}")
+    assert restore == [key[:-len("${{ github.run_id }}")]]
+
+
+def site_report(logs):
+    """The `site` line of digest run's report, from the digest run step's output"""
+    out = next(out + err for name, _, out, err in logs if name == "digest run")
+    return next(line for line in out.splitlines() if "pages (" in line and "files written" in line)
+
+
+def test_a_second_day_with_the_restored_build_is_an_update(tmp_path, cert, python_env):
+    _, base_env = python_env
+    workflow = load(DAILY)
+    first_day = RUN_DAY - dt.timedelta(days=1)
+    with Server() as hf, Server() as arxiv, SmtpServer(*cert) as smtp:
+        publish(hf)
+        arxiv.sources.feeds = dict(hf.sources.feeds)
+        # Feeds of 3 items: the days before the feeds' window are not recomputed on an update.
+        fork = Fork(tmp_path, daily_config(smtp, cert, "[site]\nfeed_items = 3\n"))
+        base_env.update(DIGEST_HF_BASE_URL=hf.url, DIGEST_ARXIV_BASE_URL=arxiv.url)
+        work = fork.checkout()
+        (tmp_path / "first").mkdir()
+        _, logs, _ = run_steps(workflow, "run", work, known_values(first_day), base_env, tmp_path / "first")
+        cold = site_report(logs)
+        assert "updated" not in cold and "search indexed" in cold
+        # what actions/cache saves after the job and restores into the next run's checkout
+        saved = tmp_path / "cache" / "site"
+        shutil.copytree(work / "site", saved)
+        work = fork.checkout()
+        shutil.copytree(saved, work / "site")
+        (tmp_path / "second").mkdir()
+        outputs, logs, _ = run_steps(workflow, "run", work, known_values(RUN_DAY), base_env, tmp_path / "second")
+        warm = site_report(logs)
+        assert "updated" in warm and "search indexed" in warm, warm
+        assert outputs["run"] == {"code": "0", "site": "true"}
+        assert (work / "site" / "day" / f"{RUN_DAY}.html").is_file()

@@ -1,0 +1,126 @@
+"""Scale: full build and one more day, with and without search, over synthetic histories
+
+    python bench/scale.py                         # 1 year, 3 years and arXiv-sized (slow)
+    python bench/scale.py --sizes 1y,3y           # a subset
+    python bench/scale.py --sizes 1y --no-keep    # generate into a temp dir, remove it after
+
+Sizes: tiny = 40 days x 10 papers (a smoke run), 1y = 365 days x 50 papers, 3y = 1,100 x 50, arxiv = 1,100 x 200. Histories are made by
+generate.py (kept in bench/out/ unless --no-keep). Every figure is one fresh child process
+(`python -m digest build`), its wall time and its peak RSS from os.wait4 (Linux counts the
+child's waited-for children too, so pagefind is included: the largest one of them, not their
+sum when shards are indexed in parallel). "files" counts every file under the site whose
+mtime is not older than the run's start: pages, feeds, manifest and search shards.
+Targets (3 years): one more day with search <= 3 s and 500 MB; full build with search <= 30 s
+and 1 GB; arXiv-sized: one more day with search <= 10 s and 1 GB, full build <= 300 s and 2 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from run import CommandFailed, digest_cmd, measure, prepare  # noqa: E402
+
+ROOT = BENCH.parent
+# bench/site.py, loaded by path: `import site` is the standard library's module.
+_spec = importlib.util.spec_from_file_location("bench_site", BENCH / "site.py")
+bench_site = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_site)
+built = bench_site.built
+SIZES = {"tiny": (40, 10), "1y": (365, 50), "3y": (1100, 50), "arxiv": (1100, 200)}
+TARGETS = {  # (step, search) -> (seconds, MB)
+    ("3y", "full", True): (30, 1000), ("3y", "one more day", True): (3, 500),
+    ("arxiv", "full", True): (300, 2000), ("arxiv", "one more day", True): (10, 1000),
+}
+
+
+def files_since(folder, start):
+    """Files under folder written at or after `start` (a time.time() value)"""
+    count = 0
+    for top, _, names in os.walk(folder):
+        for name in names:
+            try:
+                count += os.stat(os.path.join(top, name)).st_mtime >= start
+            except OSError:
+                pass
+    return count
+
+
+def build(data, out, search):
+    start = time.time() - 1  # mtimes may be coarser than time.time()
+    run = measure(digest_cmd(data, "build", "--out", out, "--search" if search else "--no-search"), cwd=ROOT)
+    pages, written, unchanged, removed = built(run)
+    return run, pages, files_since(out, start), "updated" in run.stdout.decode()
+
+
+def bench_size(label, days, papers, keep):
+    data, one_day, _, tmp = prepare(days, papers, 1, keep)
+    rows = []
+    work = Path(tempfile.mkdtemp(prefix=f"digest-scale-{label}-"))
+    try:
+        for search in (False, True):
+            out = work / ("site-search" if search else "site")
+            run, pages, files, updated = build(data, out, search)
+            rows.append((label, "full", search, run.wall, run.rss_mb, files, pages, updated))
+        measure(digest_cmd(data, "import", one_day), cwd=ROOT)
+        try:
+            for search in (False, True):
+                out = work / ("site-search" if search else "site")
+                run, pages, files, updated = build(data, out, search)
+                rows.append((label, "one more day", search, run.wall, run.rss_mb, files, pages, updated))
+        finally:
+            for stored in (Path(data) / "snapshots").glob(f"*/{one_day.name}"):
+                stored.unlink()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
+
+def verdict(label, step, search, wall, rss):
+    target = TARGETS.get((label, step, search))
+    if not target:
+        return "-", "-"
+    ok = wall <= target[0] and rss <= target[1]
+    return f"<= {target[0]} s, {target[1]} MB", "PASS" if ok else "MISS"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1y,3y,arxiv",
+                        help=f"comma-separated subset of {', '.join(SIZES)} (default: all)")
+    parser.add_argument("--no-keep", dest="keep", action="store_false",
+                        help="generate histories in a temp dir instead of bench/out/")
+    args = parser.parse_args(argv)
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    unknown = [s for s in sizes if s not in SIZES]
+    if unknown:
+        parser.error(f"unknown size {unknown[0]!r}: choose from {', '.join(SIZES)}")
+    print(f"{'history':<8} {'build':<13} {'search':<7} {'wall s':>8} {'peak MB':>8} {'files':>7} {'pages':>7} "
+          f"{'update?':<8} {'target':<20} verdict", flush=True)
+    try:
+        for label in sizes:
+            days, papers = SIZES[label]
+            for row in bench_size(label, days, papers, args.keep):
+                label_, step, search, wall, rss, files, pages, updated = row
+                target, ok = verdict(label_, step, search, wall, rss)
+                print(f"{f'{label_}':<8} {step:<13} {'yes' if search else 'no':<7} {wall:>8.2f} {rss:>8.0f} "
+                      f"{files:>7} {pages:>7} {'yes' if updated else 'no':<8} {target:<20} {ok}", flush=True)
+    except CommandFailed as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
