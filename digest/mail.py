@@ -331,7 +331,7 @@ class SmtpTarget:
     host: str
     port: int
     security: str
-    username: str | None
+    username: str | None = field(repr=False)  # a secret too: never in a message (README lists it)
     password: str | None = field(repr=False)
     ca_file: str | None
     timeout: float
@@ -339,6 +339,13 @@ class SmtpTarget:
     @property
     def where(self):
         return f"{self.host}:{self.port}"
+
+    def hide(self, text):
+        """A server's reply with the username and password taken out, should the server echo them"""
+        for secret in (self.username, self.password):
+            if secret:
+                text = text.replace(secret, "…")
+        return text
 
     @classmethod
     def from_settings(cls, settings, env):
@@ -399,7 +406,8 @@ def connect(target):
         raise
     except smtplib.SMTPAuthenticationError as e:
         _close(smtp)
-        raise SmtpAuthError(f"{target.where} refused the login for {target.username} ({_reply(e)})") from None
+        raise SmtpAuthError(f"{target.where} refused the login ({target.hide(_reply(e))}); check the username"
+                            " and password secrets") from None
     except ssl.SSLCertVerificationError as e:
         _close(smtp)
         raise SmtpTlsError(f"{target.where}: TLS certificate not trusted ({e.verify_message};"
@@ -409,10 +417,10 @@ def connect(target):
         raise SmtpTlsError(f"{target.where}: TLS failed ({e.reason or e}); is smtp_security right for this port?") from None
     except smtplib.SMTPResponseException as e:
         _close(smtp)
-        raise SmtpConnectError(f"{target.where} refused the connection ({_reply(e)})") from None
+        raise SmtpConnectError(f"{target.where} refused the connection ({target.hide(_reply(e))})") from None
     except (OSError, smtplib.SMTPException) as e:
         _close(smtp)
-        raise SmtpConnectError(f"cannot connect to {target.where}: {_reason(e)}") from None
+        raise SmtpConnectError(f"cannot connect to {target.where}: {target.hide(_reason(e))}") from None
 
 
 def _close(smtp):
