@@ -285,8 +285,11 @@ def email(ctx, day, out):
 @cli.command()
 @click.option("--date", "day", type=DATE, help="Day to send (default: the latest stored day).")
 @click.option("--dry-run", is_flag=True, help="Print who would receive what; connect to nothing, send nothing.")
+@click.option("--resend-unconfirmed", is_flag=True,
+              help="Also send again the messages an earlier run was stopped in the middle of (the server may "
+                   "have them: their readers may get two).")
 @pass_ctx
-def send(ctx, day, dry_run):
+def send(ctx, day, dry_run, resend_unconfirmed):
     """Send the day's email to every subscriber over SMTP, each exactly once
 
     Recipients already in the day's sent ledger are skipped, so a re-run (or a run after a
@@ -299,11 +302,13 @@ def send(ctx, day, dry_run):
     from digest.mail import send_digest
 
     try:
-        report = send_digest(ctx.config, day, dry_run=dry_run, progress=click.echo)
+        report = send_digest(ctx.config, day, dry_run=dry_run, progress=click.echo,
+                             resend_unconfirmed=resend_unconfirmed)
     except DigestError as e:
         raise fail(e) from e
     click.echo(report.summary())
-    error = report.delivery_error(hint=" (see FAILED above)")
+    error = report.delivery_error(hint=" (see UNCONFIRMED above)" if not report.count("failed")
+                                  else " (see FAILED above)")
     if error:
         raise fail(error)
 # --- site and feeds -------------------------------------------------------------------

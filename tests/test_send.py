@@ -1,5 +1,6 @@
 """digest send against a real SMTP server (aiosmtpd on 127.0.0.1, TLS, AUTH): exactly once"""
 
+import asyncio
 import datetime as dt
 import json
 import os
@@ -7,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -62,8 +64,8 @@ def ledger_tokens(folder, day=DAY):
     path = Path(folder) / "data" / "sent" / f"{day}.jsonl"
     if not path.exists():
         return []
-    lines = path.read_text().splitlines()
-    return [json.loads(line)["recipient"] for line in lines[1:]]
+    records = [json.loads(line) for line in path.read_text().splitlines()[1:]]
+    return [r["recipient"] for r in records if "recipient" in r]
 
 
 def token(address):
@@ -176,6 +178,69 @@ def test_a_killed_sender_resumes_and_each_recipient_gets_one(project, cert):
         assert "already sent" in done.stdout
         assert_each_received_once(server.mailbox)
         assert sorted(ledger_tokens(project)) == sorted(token(a) for a in ADDRESSES)
+
+
+class HoldsData(Mailbox):
+    """Receives one recipient's message whole, then holds back its answer until released
+
+    `keep` says whether the server then keeps the message (it had it before the sender died)
+    or loses it (a server that crashed too).
+    """
+
+    def __init__(self, hold, keep):
+        super().__init__()
+        self.hold, self.keep = hold, keep
+        self.holding, self.release = threading.Event(), threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.hold in envelope.rcpt_tos and not self.release.is_set():
+            if self.keep:  # queued before answering, as a real server does
+                await super().handle_DATA(server, session, envelope)
+            self.holding.set()
+            while not self.release.is_set():  # the sender is killed meanwhile; aiosmtpd then drops this
+                await asyncio.sleep(0.01)
+            return "451 4.3.0 lost" if not self.keep else "250 2.0.0 accepted"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def kill_during_data(project, cert, mailbox):
+    """Start `digest send`, kill -9 it while the server holds the second reader's DATA answer"""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "digest", "--data-dir", "data", "send", "--date", DAY]
+    proc = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert mailbox.holding.wait(60), proc.communicate()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    mailbox.release.set()
+    return command, env
+
+
+@pytest.mark.parametrize("keep", [True, False], ids=["server-kept-it", "server-lost-it"])
+def test_a_sender_killed_during_data_does_not_resend_blindly(project, cert, keep):
+    held = ADDRESSES[1]
+    mailbox = HoldsData(held, keep)
+    with SmtpServer(*cert, mailbox=mailbox) as server:
+        configure(project, server.port, cert)
+        command, env = kill_during_data(project, cert, mailbox)
+        assert sorted(ledger_tokens(project)) == [token(ADDRESSES[0])]
+        again = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+        assert again.returncode == 24, again
+        assert "UNCONFIRMED  #2 b…@example.net" in again.stdout
+        assert "2 sent, 1 already sent, 1 skipped (nothing matches), 1 unconfirmed (not sent again)" in again.stdout
+        assert again.stderr.strip() == ("Error: 1 of 3 messages unconfirmed (see UNCONFIRMED above): a run stopped"
+                                        " while sending them, so the server may have them; not sent again"
+                                        " (--resend-unconfirmed sends them)")
+        received = mailbox.received()
+        assert len(received.get(held, [])) == (1 if keep else 0)
+        assert all(len(received[a]) == 1 for a in ADDRESSES if a != held)
+        # The operator decides: here, resend (the server had lost it, or a second copy is acceptable).
+        resent = subprocess.run(command + ["--resend-unconfirmed"], cwd=project, env=env, capture_output=True,
+                                text=True, timeout=120)
+        assert resent.returncode == 0, resent
+        assert len(mailbox.received()[held]) == (2 if keep else 1)
+        assert sorted(ledger_tokens(project)) == sorted(token(a) for a in ADDRESSES)
+        final = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+        assert final.returncode == 0 and "4 already sent" in final.stdout
 
 
 def test_a_refused_recipient_is_reported_and_the_others_still_go(project, run, cert):
