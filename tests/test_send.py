@@ -243,6 +243,27 @@ def test_a_sender_killed_during_data_does_not_resend_blindly(project, cert, keep
         assert final.returncode == 0 and "4 already sent" in final.stdout
 
 
+class RefusesDataOnce(Mailbox):
+    async def handle_DATA(self, server, session, envelope):
+        if ADDRESSES[2] in envelope.rcpt_tos and not getattr(self, "refused_once", False):
+            self.refused_once = True
+            return "554 5.6.0 message content rejected"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_message_refused_at_data_is_failed_not_unconfirmed_and_tried_again(project, run, cert):
+    with SmtpServer(*cert, mailbox=RefusesDataOnce()) as server:
+        configure(project, server.port, cert)
+        first = run("send", "--date", DAY, expect=24)
+        assert "FAILED       #3 c…@example.com" in first.stdout and "554 5.6.0" in first.stdout
+        lines = [json.loads(line) for line in (project / "data" / "sent" / f"{DAY}.jsonl").read_text().splitlines()]
+        assert [next(iter(set(r) - {"at", "sent_at"})) for r in lines[1:]] == [
+            "attempt", "recipient", "attempt", "recipient", "attempt", "refused", "attempt", "recipient"]
+        second = run("send", "--date", DAY)
+        assert "1 sent, 3 already sent" in second.stdout and "UNCONFIRMED" not in second.stdout
+        assert_each_received_once(server.mailbox)
+
+
 def test_a_refused_recipient_is_reported_and_the_others_still_go(project, run, cert):
     with SmtpServer(*cert, mailbox=Mailbox(reject={"bob@example.net"})) as server:
         configure(project, server.port, cert)
