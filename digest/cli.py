@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from pathlib import Path
@@ -9,8 +10,7 @@ from pathlib import Path
 import click
 
 from digest import __version__
-from digest.errors import DigestError
-
+from digest.errors import DigestError, FileSystemError
 
 
 class Day(click.DateTime):
@@ -58,7 +58,26 @@ def fail(error):
     return exc
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class Commands(click.Group):
+    """The command group, and the one place an error that escaped a command becomes one line
+
+    A DigestError raised outside a command's own try (a write after rendering) and any
+    OSError (a full disk, permission denied, a name too long, a read-only file system)
+    end as `Error: <file>: <reason>` and their exit code, never as a traceback.
+    """
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DigestError as e:
+            raise fail(e) from e
+        except OSError as e:
+            if e.errno == errno.EPIPE:
+                raise  # click's own handling: a closed pipe (digest diff | head) is not an error
+            raise fail(FileSystemError.of(e)) from e
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="DIGEST_DATA_DIR",
               help="Where snapshots live (default: ./data, env DIGEST_DATA_DIR).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -275,8 +294,11 @@ def email(ctx, day, out):
 @cli.command()
 @click.option("--date", "day", type=DATE, help="Day to send (default: the latest stored day).")
 @click.option("--dry-run", is_flag=True, help="Print who would receive what; connect to nothing, send nothing.")
+@click.option("--resend-unconfirmed", is_flag=True,
+              help="Also send again the messages an earlier run was stopped in the middle of (the server may "
+                   "have them: their readers may get two).")
 @pass_ctx
-def send(ctx, day, dry_run):
+def send(ctx, day, dry_run, resend_unconfirmed):
     """Send the day's email to every subscriber over SMTP, each exactly once
 
     Recipients already in the day's sent ledger are skipped, so a re-run (or a run after a
@@ -289,11 +311,13 @@ def send(ctx, day, dry_run):
     from digest.mail import send_digest
 
     try:
-        report = send_digest(ctx.config, day, dry_run=dry_run, progress=click.echo)
+        report = send_digest(ctx.config, day, dry_run=dry_run, progress=click.echo,
+                             resend_unconfirmed=resend_unconfirmed)
     except DigestError as e:
         raise fail(e) from e
     click.echo(report.summary())
-    error = report.delivery_error(hint=" (see FAILED above)")
+    error = report.delivery_error(hint=" (see UNCONFIRMED above)" if not report.count("failed")
+                                  else " (see FAILED above)")
     if error:
         raise fail(error)
 # --- site and feeds -------------------------------------------------------------------
@@ -319,6 +343,8 @@ def build(ctx, out, base_url, search):
         result = build_site(ctx.config, out, base_url=base_url, search=search)
     except DigestError as e:
         raise fail(e) from e
+    except OSError as e:
+        raise fail(FileSystemError.of(e, within=out)) from e
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"Built {result.pages} pages ({result.days} days, {result.papers} papers) in {result.out}: "
@@ -386,6 +412,8 @@ def run_(ctx, day, out, base_url):
         report = run_daily(ctx.config, day, out=out, base_url=base_url, progress=progress, send_progress=progress)
     except DigestError as e:
         raise fail(e) from e
+    except OSError as e:
+        raise fail(FileSystemError.of(e, within=out)) from e
     for url, seconds, why in report.fetch.retries if report.fetch else ():
         click.echo(f"retried: {url}: {why}; waited {seconds:.1f} s", err=True)
     for result in report.fetch.results if report.fetch else ():

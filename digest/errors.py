@@ -98,3 +98,21 @@ class SiteError(DigestError):
     """The site cannot be built or served as asked (bad base URL, foreign output folder)"""
 
     exit_code = 10
+
+
+class FileSystemError(DigestError, OSError):
+    """A file or folder cannot be written or read: disk full, permission denied, name too long,
+    read-only file system. Also an OSError, so code that may go on without a file (a cache)
+    still catches it as one."""
+
+    exit_code = 11
+
+    @classmethod
+    def of(cls, error, path=None, within=None):
+        """The one-line error for an OSError, naming `path`, else the file the error names, else
+        the folder `within` which it happened"""
+        where = next((w for w in (path, error.filename, within) if w is not None), None)
+        reason = error.strerror or str(error) or type(error).__name__
+        made = cls(f"{where}: {reason}" if where is not None else reason)
+        made.errno = error.errno
+        return made

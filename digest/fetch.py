@@ -26,6 +26,7 @@ from digest.errors import BadResponseError, ConfigError, DigestError, InputError
 from digest.http import Client, Policy, host_of
 from digest.models import RECENT_SUFFIX, Source, check_listing, make_entry
 from digest.sources import parse_bytes
+from digest.store import write_atomic
 
 ENV_BASE_URLS = {"hf_base_url": "DIGEST_HF_BASE_URL", "arxiv_base_url": "DIGEST_ARXIV_BASE_URL"}
 
@@ -164,8 +165,11 @@ def fetch(store, settings, day, *, listings=None, client=None, now=None):
             continue
         # A list the store already holds (apart from its fetch time) keeps its file, so a
         # second run on a day with nothing new changes nothing (and commits nothing).
-        stored = tuple(Stored(s.listing, s.date, len(s.entries), path, what, changed)
-                       for s, what in plan for path, changed in [store.save_if_changed(s)])
+        try:
+            stored = _store_all(store, plan)
+        except DigestError as e:
+            results.append(ListingResult(name, error=e, warnings=notes))
+            continue
         results.append(ListingResult(name, stored=stored, warnings=notes))
     return FetchReport(day, tuple(results), retries)
 
@@ -315,3 +319,27 @@ def _arxiv(settings, client, name, fetched_at):
         raise BadResponseError(f"{url}: {e}") from None
     snapshot = dataclasses.replace(parsed.snapshot, fetched_at=fetched_at)
     return snapshot, "no papers published" if snapshot.published_nothing else "list"
+
+
+def _store_all(store, plan):
+    """Write a listing's snapshots all or none: a failed write (a full disk) puts back the files before it"""
+    before, stored = {}, []
+    try:
+        for snapshot, what in plan:
+            path = store.path(snapshot.listing, snapshot.date)
+            before[path] = path.read_bytes() if path.exists() else None
+            path, changed = store.save_if_changed(snapshot)
+            stored.append(Stored(snapshot.listing, snapshot.date, len(snapshot.entries), path, what, changed))
+    except (DigestError, OSError, ValueError) as e:
+        error = e if isinstance(e, DigestError) else BadResponseError(f"cannot store {path}: {e}")
+        undone = [s.path for s in stored if s.changed]
+        try:
+            for written in undone:
+                if before[written] is None:
+                    written.unlink(missing_ok=True)
+                else:
+                    write_atomic(written, before[written])
+        except (DigestError, OSError) as again:
+            raise type(error)(f"{error}; and {written} could not be put back ({again})") from None
+        raise error from None
+    return tuple(stored)

@@ -4,6 +4,11 @@ Exactly once: every message accepted by the server is recorded in the day's ledg
 (`<data>/sent/<date>.jsonl`) before the next one is sent, as a salted hash of the
 recipient. A run re-started after a crash, a kill or a refused connection skips every
 recipient already recorded and sends the rest.
+
+The crash window: just before a message's DATA goes out, an "attempt" line is recorded
+(fsynced). A run killed between that line and the server's answer leaves an attempt without
+its "recipient" line; the next run does not resend such a message blindly (the server may
+have it) but reports it as unconfirmed, and `digest send --resend-unconfirmed` sends it.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ SUBSCRIBER_KEYS = {"email", "name", "keywords", "authors", "organizations", "min
 # Waits before each attempt to reconnect after the server dropped the connection: the first
 # is immediate (servers often close after N messages), then back off.
 RECONNECT_DELAYS = (0.0, 1.0, 3.0)
+_RECORD_KINDS = ("recipient", "attempt", "refused")
 
 
 # -- subscribers --------------------------------------------------------------------------
@@ -228,6 +234,7 @@ class Ledger:
         self.day = day
         self.salt = salt
         self.sent = set()
+        self.attempted = set()  # DATA began and no answer was recorded: the server may have it
         self._lock = None
 
     def token(self, address):
@@ -235,6 +242,11 @@ class Ledger:
 
     def __contains__(self, address):
         return self.token(address) in self.sent
+
+    def unconfirmed(self, address):
+        """True when a run stopped after this message's DATA began and before the server's answer"""
+        token = self.token(address)
+        return token in self.attempted and token not in self.sent
 
     def read(self):
         """Load what was sent (no lock: for a dry run); a damaged ledger is an error, never ignored"""
@@ -259,10 +271,16 @@ class Ledger:
             raise LedgerError(f"{self.path}: written with another salt; with this one every recipient would"
                               " look unsent. Restore the salt the ledger was written with")
         for index, record in enumerate(records, start=2):
-            token = record.get("recipient") if isinstance(record, dict) else None
+            kind = next((k for k in _RECORD_KINDS if isinstance(record, dict) and k in record), None)
+            token = record.get(kind) if kind else None
             if not isinstance(token, str) or not re.fullmatch(r"[0-9a-f]{64}", token):
                 raise LedgerError(f"{self.path}: line {index} is not a sent record")
-            self.sent.add(token)
+            if kind == "recipient":
+                self.sent.add(token)
+            elif kind == "attempt":
+                self.attempted.add(token)
+            else:  # the server refused it: it was not delivered
+                self.attempted.discard(token)
         return self
 
     def open(self):
@@ -288,13 +306,31 @@ class Ledger:
 
     def record(self, address, when):
         """Append one accepted message and fsync it before anything else is sent"""
+        self._append("recipient", address, when, "cannot record a sent message",
+                     f"{mask_address(address)} got it and may get it again")
+        self.sent.add(self.token(address))
+
+    def attempt(self, address, when):
+        """Record (fsynced) that this message's DATA is about to go out"""
+        self._append("attempt", address, when, "cannot record a sending attempt",
+                     f"nothing was sent to {mask_address(address)}")
+        self.attempted.add(self.token(address))
+
+    def refused(self, address, when):
+        """Record that the server refused the message it was attempting: not delivered"""
+        self._append("refused", address, when, "cannot record a refused message",
+                     f"{mask_address(address)} will show as unconfirmed")
+        self.attempted.discard(self.token(address))
+
+    def _append(self, kind, address, when, failure, consequence):
         token = self.token(address)
         lines = []
         if not self.path.exists() or self.path.stat().st_size == 0:
             header = {"date": self.day.isoformat(), "format": LEDGER_FORMAT, "salt_check": _salt_check(self.salt),
                       "version": LEDGER_VERSION}
             lines.append(json.dumps(header, sort_keys=True))
-        lines.append(json.dumps({"recipient": token, "sent_at": when.strftime("%Y-%m-%dT%H:%M:%SZ")}, sort_keys=True))
+        at = "sent_at" if kind == "recipient" else "at"
+        lines.append(json.dumps({kind: token, at: when.strftime("%Y-%m-%dT%H:%M:%SZ")}, sort_keys=True))
         try:
             with open(self.path, "ab") as f:
                 f.write(("\n".join(lines) + "\n").encode("ascii"))
@@ -303,9 +339,8 @@ class Ledger:
             if len(lines) == 2:
                 _fsync_dir(self.folder)
         except OSError as e:
-            raise LedgerError(f"{self.path}: cannot record a sent message ({e.strerror}); stopped so that nothing"
-                              f" goes out unrecorded ({mask_address(address)} got it and may get it again)") from None
-        self.sent.add(token)
+            raise LedgerError(f"{self.path}: {failure} ({e.strerror}); stopped so that nothing"
+                              f" goes out unrecorded ({consequence})") from None
 
     def close(self):
         if self._lock is not None:
@@ -331,7 +366,7 @@ class SmtpTarget:
     host: str
     port: int
     security: str
-    username: str | None
+    username: str | None = field(repr=False)  # a secret too: never in a message (README lists it)
     password: str | None = field(repr=False)
     ca_file: str | None
     timeout: float
@@ -339,6 +374,13 @@ class SmtpTarget:
     @property
     def where(self):
         return f"{self.host}:{self.port}"
+
+    def hide(self, text):
+        """A server's reply with the username and password taken out, should the server echo them"""
+        for secret in (self.username, self.password):
+            if secret:
+                text = text.replace(secret, "…")
+        return text
 
     @classmethod
     def from_settings(cls, settings, env):
@@ -399,7 +441,8 @@ def connect(target):
         raise
     except smtplib.SMTPAuthenticationError as e:
         _close(smtp)
-        raise SmtpAuthError(f"{target.where} refused the login for {target.username} ({_reply(e)})") from None
+        raise SmtpAuthError(f"{target.where} refused the login ({target.hide(_reply(e))}); check the username"
+                            " and password secrets") from None
     except ssl.SSLCertVerificationError as e:
         _close(smtp)
         raise SmtpTlsError(f"{target.where}: TLS certificate not trusted ({e.verify_message};"
@@ -409,10 +452,10 @@ def connect(target):
         raise SmtpTlsError(f"{target.where}: TLS failed ({e.reason or e}); is smtp_security right for this port?") from None
     except smtplib.SMTPResponseException as e:
         _close(smtp)
-        raise SmtpConnectError(f"{target.where} refused the connection ({_reply(e)})") from None
+        raise SmtpConnectError(f"{target.where} refused the connection ({target.hide(_reply(e))})") from None
     except (OSError, smtplib.SMTPException) as e:
         _close(smtp)
-        raise SmtpConnectError(f"cannot connect to {target.where}: {_reason(e)}") from None
+        raise SmtpConnectError(f"cannot connect to {target.where}: {target.hide(_reason(e))}") from None
 
 
 def _close(smtp):
@@ -425,7 +468,11 @@ def _close(smtp):
 
 
 class Dropped(Exception):
-    """The connection went away while sending: reconnect and try the same message again"""
+    """The connection went away before the message went out: reconnect and try it again"""
+
+
+class Unconfirmed(Exception):
+    """The connection went away after the message went out and before the server answered"""
 
 
 # -- sending --------------------------------------------------------------------------------
@@ -436,7 +483,7 @@ class Outcome:
     """What happened to one subscriber in a run"""
 
     subscriber: Subscriber
-    status: str  # sent | already-sent | skipped | failed | would-send | not-sent
+    status: str  # sent | already-sent | skipped | failed | unconfirmed | would-send | not-sent
     detail: str = ""
     subject: str = ""
     size: int = 0
@@ -458,20 +505,24 @@ class SendReport:
     def summary(self):
         parts = [f"{self.count(s)} {label}" for s, label in (
             ("would-send", "to send"), ("sent", "sent"), ("already-sent", "already sent"),
-            ("skipped", "skipped (nothing matches)"), ("failed", "failed")) if self.count(s)]
+            ("skipped", "skipped (nothing matches)"), ("failed", "failed"),
+            ("unconfirmed", "unconfirmed (not sent again)")) if self.count(s)]
         return f"{self.date}: " + (", ".join(parts) or "no subscribers")
 
     def delivery_error(self, hint=""):
         """The DeliveryError a run with refused recipients exits with, or None"""
-        failed = self.count("failed")
-        if not failed:
+        failed, unconfirmed = self.count("failed"), self.count("unconfirmed")
+        if not failed and not unconfirmed:
             return None
-        tried = failed + self.count("sent")
+        tried = failed + unconfirmed + self.count("sent")
+        if not failed:
+            return DeliveryError(f"{unconfirmed} of {tried} messages unconfirmed{hint}: a run stopped while sending "
+                                 "them, so the server may have them; not sent again (--resend-unconfirmed sends them)")
         return DeliveryError(f"{failed} of {tried} messages failed{hint}; the others were sent")
 
 
 def send_digest(config, day=None, *, dry_run=False, env=None, progress=None, now=None, sleep=time.sleep,
-                clock=time.monotonic):
+                clock=time.monotonic, resend_unconfirmed=False):
     """Send the day's email to every subscriber not in the ledger yet; return a SendReport
 
     Recipients the server refuses are reported and the others still go out. A connection
@@ -504,7 +555,7 @@ def send_digest(config, day=None, *, dry_run=False, env=None, progress=None, now
         sender = None if dry_run else Sender(target, settings.rate_limit, sleep, clock)
         try:
             for sub in subscribers:
-                outcome = _deliver(sub, renderer, ledger, sender, sent_at)
+                outcome = _deliver(sub, renderer, ledger, sender, sent_at, resend_unconfirmed)
                 report.outcomes.append(outcome)
                 progress(_line(outcome))
         except (SmtpConnectError, SmtpTlsError, SmtpAuthError) as e:
@@ -520,17 +571,28 @@ def send_digest(config, day=None, *, dry_run=False, env=None, progress=None, now
     return report
 
 
-def _deliver(sub, renderer, ledger, sender, sent_at):
+def _deliver(sub, renderer, ledger, sender, sent_at, resend_unconfirmed=False):
     selection = renderer.select(sub)
     if selection.empty and not sub.send_when_empty:
         return Outcome(sub, "skipped", "nothing matches the filters", renderer.subject(selection))
     if sub.email in ledger:
         return Outcome(sub, "already-sent", subject=renderer.subject(selection))
+    if ledger.unconfirmed(sub.email) and not resend_unconfirmed:
+        return Outcome(sub, "unconfirmed", "an earlier run stopped while sending it; the server may have it",
+                       renderer.subject(selection))
     message = renderer.render(sub, selection)
     if sender is None:
         return Outcome(sub, "would-send", subject=message.subject, size=len(message.data))
-    error = sender.send(renderer.from_address, sub.email, message.data)
+    now = lambda: dt.datetime.now(dt.timezone.utc)  # noqa: E731
+    try:
+        error = sender.send(renderer.from_address, sub.email, message.data,
+                            before_data=lambda: ledger.attempt(sub.email, now()))
+    except Unconfirmed as e:
+        return Outcome(sub, "unconfirmed", f"the connection was lost before the server answered ({e}); it may"
+                       " have it", message.subject, len(message.data))
     if error:
+        if ledger.unconfirmed(sub.email):
+            ledger.refused(sub.email, now())
         return Outcome(sub, "failed", error, message.subject, len(message.data))
     ledger.record(sub.email, dt.datetime.now(dt.timezone.utc))
     return Outcome(sub, "sent", subject=message.subject, size=len(message.data))
@@ -538,7 +600,7 @@ def _deliver(sub, renderer, ledger, sender, sent_at):
 
 def _line(o):
     label = {"sent": "sent", "already-sent": "already sent", "skipped": "skipped", "failed": "FAILED",
-             "would-send": "would send"}[o.status]
+             "unconfirmed": "UNCONFIRMED", "would-send": "would send"}[o.status]
     line = f"{label:<12} {o.who}"
     if o.subject:
         line += f"  {o.subject}"
@@ -560,8 +622,12 @@ class Sender:
         self.smtp = None
         self.last = None
 
-    def send(self, sender, recipient, data):
-        """Send one message; return None when accepted, else the server's reason for refusing it"""
+    def send(self, sender, recipient, data, before_data=lambda: None):
+        """Send one message; return None when accepted, else the server's reason for refusing it
+
+        `before_data` runs just before the message itself goes out. A connection lost after
+        that, with no answer, raises Unconfirmed: the message is not tried again.
+        """
         reason = None
         for delay in (None, *RECONNECT_DELAYS):
             if delay is not None:  # the connection dropped: wait, then connect again
@@ -576,7 +642,7 @@ class Sender:
                     continue
             self._pace()
             try:
-                return self._send_once(sender, recipient, data)
+                return self._send_once(sender, recipient, data, before_data)
             except Dropped as e:
                 reason = e
                 self._drop()
@@ -589,9 +655,19 @@ class Sender:
                 self.sleep(wait)
         self.last = self.clock()
 
-    def _send_once(self, sender, recipient, data):
+    def _send_once(self, sender, recipient, data, before_data):
         try:
-            self.smtp.sendmail(sender, [recipient], data)
+            self._envelope(sender, recipient, len(data))
+            before_data()
+            try:
+                code, reply = self.smtp.data(data)
+            except (smtplib.SMTPServerDisconnected, OSError) as e:
+                # The message may have reached the server whole: resending could deliver it twice.
+                raise Unconfirmed(_reason(e) or "server disconnected") from None
+            if code != 250:
+                if code != 421:
+                    self.smtp.rset()
+                raise smtplib.SMTPDataError(code, reply)
             return None
         except smtplib.SMTPRecipientsRefused as e:
             code, text = next(iter(e.recipients.values()))
@@ -614,6 +690,21 @@ class Sender:
             return f"refused by the server ({_reply(e)})"
         except OSError as e:
             raise Dropped(_reason(e)) from None
+
+    def _envelope(self, sender, recipient, size):
+        """MAIL FROM and RCPT TO, as smtplib.sendmail sends them; refusals raise its exceptions"""
+        self.smtp.ehlo_or_helo_if_needed()
+        options = [f"size={size}"] if self.smtp.does_esmtp and self.smtp.has_extn("size") else []
+        code, reply = self.smtp.mail(sender, options)
+        if code != 250:
+            if code != 421:
+                self.smtp.rset()
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        code, reply = self.smtp.rcpt(recipient)
+        if code not in (250, 251):
+            if code != 421:
+                self.smtp.rset()
+            raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
 
     def _drop(self):
         try:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 
-from digest.errors import DigestError, InputError, StoreError
+from digest.errors import DigestError, FileSystemError, InputError, StoreError
 from digest.models import COUNT_MAX, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Entry, Snapshot, Source, check_listing
 from digest.text import CONTROL as _CONTROL
 
@@ -45,19 +45,25 @@ def write_atomic(path, data, sweep=False):
     sweep: also remove temp files earlier writes to this folder left when they were killed.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        # mkstemp makes the file private (0600); data and site files are meant to be read.
-        os.fchmod(fd, 0o644)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise FileSystemError.of(e, path) from None
+    try:
         with os.fdopen(fd, "wb") as f:
+            # mkstemp makes the file private (0600); data and site files are meant to be read.
+            os.fchmod(f.fileno(), 0o644)
             f.write(payload)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
+        # A full disk, a kill: the temp file goes, the old file stays as it was.
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and not isinstance(e, FileSystemError):
+            raise FileSystemError.of(e, path) from None
         raise
     if sweep:
         sweep_temp_files(path.parent)

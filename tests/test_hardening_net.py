@@ -1,7 +1,8 @@
-"""Hostile servers on 127.0.0.1: slowloris, redirects to elsewhere, loops, bad gzip, every httpx error
+"""Hostile servers on 127.0.0.1 (slowloris, redirects elsewhere, loops, bad gzip, every httpx
+error) and hostile operator text in the feeds
 
-Each ends in a one-line error with its exit code, within the deadlines, and the data
-folder is as it was (all or nothing per listing).
+Each server fault ends in a one-line error with its exit code, within the deadlines, and
+the data folder is as it was (all or nothing per listing).
 """
 
 from __future__ import annotations
@@ -162,3 +163,36 @@ def test_every_httpx_error_becomes_a_digest_error(error):
     with client, pytest.raises((NetworkError, BadResponseError)) as caught:
         client.get("http://127.0.0.1:9/x")
     assert "\n" not in str(caught.value) and str(caught.value).startswith("http://127.0.0.1:9/x: ")
+
+
+# --- operator-set text is escaped like data ---------------------------------------------------
+
+EVIL_TITLE = '<script>alert("title")</script> & <b>Digest</b>'
+
+
+def test_a_script_title_stays_text_in_every_feed(real_store, tmp_path):
+    import feedparser
+    from lxml import etree
+
+    from digest.config import Config
+    from digest.publish.site import build_site
+
+    out = tmp_path / "site"
+    build_site(Config(data_dir=real_store.root, title=EVIL_TITLE), out, base_url="https://example.org/d/",
+               search=False)
+    atom = "{http://www.w3.org/2005/Atom}"
+    for name in ("daily", "papers"):
+        rss = etree.parse(str(out / "feeds" / f"{name}.xml")).getroot().find("channel")
+        # RSS descriptions are HTML to readers: once the XML is read, it must still be escaped text.
+        assert "<script" not in rss.findtext("description") and "&lt;script&gt;" in rss.findtext("description")
+        assert EVIL_TITLE in rss.findtext("title")  # a title is plain text, shown as it is
+        parsed = feedparser.parse((out / "feeds" / f"{name}.xml").read_bytes())
+        assert "<script" not in parsed.feed.subtitle and "alert" in parsed.feed.subtitle
+        root = etree.parse(str(out / "feeds" / f"{name}.atom")).getroot()
+        for tag in ("title", "subtitle"):
+            element = root.find(atom + tag)
+            assert element.get("type", "text") == "text" and EVIL_TITLE in element.text
+        feed = json.loads((out / "feeds" / f"{name}.json").read_text())
+        # JSON Feed's title and description are plain text by the spec; no field carries it as HTML.
+        assert EVIL_TITLE in feed["title"] and EVIL_TITLE in feed["description"]
+        assert all("<script>alert(\"title\")" not in item["content_html"] for item in feed["items"])

@@ -1,5 +1,6 @@
 """digest send against a real SMTP server (aiosmtpd on 127.0.0.1, TLS, AUTH): exactly once"""
 
+import asyncio
 import datetime as dt
 import json
 import os
@@ -7,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -62,8 +64,8 @@ def ledger_tokens(folder, day=DAY):
     path = Path(folder) / "data" / "sent" / f"{day}.jsonl"
     if not path.exists():
         return []
-    lines = path.read_text().splitlines()
-    return [json.loads(line)["recipient"] for line in lines[1:]]
+    records = [json.loads(line) for line in path.read_text().splitlines()[1:]]
+    return [r["recipient"] for r in records if "recipient" in r]
 
 
 def token(address):
@@ -178,6 +180,90 @@ def test_a_killed_sender_resumes_and_each_recipient_gets_one(project, cert):
         assert sorted(ledger_tokens(project)) == sorted(token(a) for a in ADDRESSES)
 
 
+class HoldsData(Mailbox):
+    """Receives one recipient's message whole, then holds back its answer until released
+
+    `keep` says whether the server then keeps the message (it had it before the sender died)
+    or loses it (a server that crashed too).
+    """
+
+    def __init__(self, hold, keep):
+        super().__init__()
+        self.hold, self.keep = hold, keep
+        self.holding, self.release = threading.Event(), threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.hold in envelope.rcpt_tos and not self.release.is_set():
+            if self.keep:  # queued before answering, as a real server does
+                await super().handle_DATA(server, session, envelope)
+            self.holding.set()
+            while not self.release.is_set():  # the sender is killed meanwhile; aiosmtpd then drops this
+                await asyncio.sleep(0.01)
+            return "451 4.3.0 lost" if not self.keep else "250 2.0.0 accepted"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def kill_during_data(project, cert, mailbox):
+    """Start `digest send`, kill -9 it while the server holds the second reader's DATA answer"""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "digest", "--data-dir", "data", "send", "--date", DAY]
+    proc = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert mailbox.holding.wait(60), proc.communicate()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    mailbox.release.set()
+    return command, env
+
+
+@pytest.mark.parametrize("keep", [True, False], ids=["server-kept-it", "server-lost-it"])
+def test_a_sender_killed_during_data_does_not_resend_blindly(project, cert, keep):
+    held = ADDRESSES[1]
+    mailbox = HoldsData(held, keep)
+    with SmtpServer(*cert, mailbox=mailbox) as server:
+        configure(project, server.port, cert)
+        command, env = kill_during_data(project, cert, mailbox)
+        assert sorted(ledger_tokens(project)) == [token(ADDRESSES[0])]
+        again = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+        assert again.returncode == 24, again
+        assert "UNCONFIRMED  #2 b…@example.net" in again.stdout
+        assert "2 sent, 1 already sent, 1 skipped (nothing matches), 1 unconfirmed (not sent again)" in again.stdout
+        assert again.stderr.strip() == ("Error: 1 of 3 messages unconfirmed (see UNCONFIRMED above): a run stopped"
+                                        " while sending them, so the server may have them; not sent again"
+                                        " (--resend-unconfirmed sends them)")
+        received = mailbox.received()
+        assert len(received.get(held, [])) == (1 if keep else 0)
+        assert all(len(received[a]) == 1 for a in ADDRESSES if a != held)
+        # The operator decides: here, resend (the server had lost it, or a second copy is acceptable).
+        resent = subprocess.run(command + ["--resend-unconfirmed"], cwd=project, env=env, capture_output=True,
+                                text=True, timeout=120)
+        assert resent.returncode == 0, resent
+        assert len(mailbox.received()[held]) == (2 if keep else 1)
+        assert sorted(ledger_tokens(project)) == sorted(token(a) for a in ADDRESSES)
+        final = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+        assert final.returncode == 0 and "4 already sent" in final.stdout
+
+
+class RefusesDataOnce(Mailbox):
+    async def handle_DATA(self, server, session, envelope):
+        if ADDRESSES[2] in envelope.rcpt_tos and not getattr(self, "refused_once", False):
+            self.refused_once = True
+            return "554 5.6.0 message content rejected"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_message_refused_at_data_is_failed_not_unconfirmed_and_tried_again(project, run, cert):
+    with SmtpServer(*cert, mailbox=RefusesDataOnce()) as server:
+        configure(project, server.port, cert)
+        first = run("send", "--date", DAY, expect=24)
+        assert "FAILED       #3 c…@example.com" in first.stdout and "554 5.6.0" in first.stdout
+        lines = [json.loads(line) for line in (project / "data" / "sent" / f"{DAY}.jsonl").read_text().splitlines()]
+        assert [next(iter(set(r) - {"at", "sent_at"})) for r in lines[1:]] == [
+            "attempt", "recipient", "attempt", "recipient", "attempt", "refused", "attempt", "recipient"]
+        second = run("send", "--date", DAY)
+        assert "1 sent, 3 already sent" in second.stdout and "UNCONFIRMED" not in second.stdout
+        assert_each_received_once(server.mailbox)
+
+
 def test_a_refused_recipient_is_reported_and_the_others_still_go(project, run, cert):
     with SmtpServer(*cert, mailbox=Mailbox(reject={"bob@example.net"})) as server:
         configure(project, server.port, cert)
@@ -190,7 +276,8 @@ def test_a_refused_recipient_is_reported_and_the_others_still_go(project, run, c
 
 
 @pytest.mark.parametrize("case,code,message", [
-    ("wrong password", 23, f"Error: {HOST}:{{port}} refused the login for {USER} (535 5.7.8 Authentication credentials invalid)"),
+    ("wrong password", 23, f"Error: {HOST}:{{port}} refused the login (535 5.7.8 Authentication credentials invalid);"
+                           " check the username and password secrets"),
     ("no STARTTLS", 22, f"Error: {HOST}:{{port}} does not offer STARTTLS; refusing to send without TLS"
                         ' (use smtp_security = "tls" for port 465)'),
     ("unreachable", 21, f"Error: cannot connect to {HOST}:{{port}}: Connection refused"),
@@ -209,7 +296,7 @@ def test_connection_failures_are_one_line_errors_and_nothing_is_recorded(project
         result = run("send", "--date", DAY, expect=code)
         error = result.stderr.strip()
         assert error.startswith(message.format(port=server.port)), error
-        assert "\n" not in error and PASSWORD not in error
+        assert "\n" not in error and PASSWORD not in error and USER not in error
         assert server.mailbox.messages == []
         assert ledger_tokens(project) == []
     finally:

@@ -23,6 +23,7 @@ the data, so two builds of the same data are byte-identical). JSON Feed is plain
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 import urllib.parse
@@ -223,8 +224,11 @@ def _feedgen(site, feed_id, name, title, description, items, kind):
     self_url = f"{site.base_url}feeds/{name}.{'atom' if kind == 'atom' else 'xml'}"
     fg.id(feed_id)
     fg.title(xml_text(title))
-    fg.description(xml_text(description))
-    fg.subtitle(xml_text(description))
+    # An RSS channel description is HTML to readers, so operator text (the site title in
+    # it) is escaped like data; Atom's subtitle is plain text.
+    fg.description(xml_text(html.escape(description, quote=False) if kind == "rss" else description))
+    if kind != "rss":
+        fg.subtitle(xml_text(description))
     fg.author({"name": xml_text(site.title)})
     # feedgen uses the *last* link added as the RSS channel link: self first, then home.
     fg.link(href=self_url, rel="self")
