@@ -350,8 +350,10 @@ def serve(folder, port):
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("site"), show_default=True,
               help="Folder to build the site into.")
 @click.option("--base-url", help="Absolute URL the site is published at (default: [site] base_url).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the report as one JSON object (with the papers the edition announces).")
 @pass_ctx
-def run_(ctx, day, out, base_url):
+def run_(ctx, day, out, base_url, as_json):
     """Fetch, build the site and feeds, and send the email: the daily job, with a report
 
     Every step runs that can: a failed fetch still rebuilds the site from the stored data.
@@ -362,6 +364,7 @@ def run_(ctx, day, out, base_url):
     \b
         digest run
         digest run --date 2026-08-21 --base-url https://you.github.io/digest/
+        digest run --json
     """
     import os
 
@@ -379,7 +382,12 @@ def run_(ctx, day, out, base_url):
     for result in report.fetch.results if report.fetch else ():
         for warning in result.warnings:
             click.echo(f"warning: {result.listing}: {warning}", err=True)
-    click.echo(report.text(), nl=False)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(report.to_dict(), sort_keys=True, ensure_ascii=False))
+    else:
+        click.echo(report.text(), nl=False)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         append_step_summary(summary, report)

@@ -232,13 +232,13 @@ class Item:
 
     @property
     def late_label(self):
-        """'added to Thursday's list since the last edition', or None for a paper of the day's own list"""
+        """'Added to Thursday's list (…) since the last edition', or None for a paper of the day's own list"""
         if not self.late:
             return None
         weekday = f"{self.list_day:%A}'s list"
         if self.late == "caught-up":
-            return f"from {weekday} ({self.list_day.isoformat()}), fetched late"
-        return f"added to {weekday} ({self.list_day.isoformat()}) since the last edition"
+            return f"From {weekday} ({self.list_day.isoformat()}), fetched late"
+        return f"Added to {weekday} ({self.list_day.isoformat()}) since the last edition"
 
     def to_dict(self):
         e = self.entry

@@ -84,11 +84,11 @@ def replay(tmp_path_factory):
             rerun = json.loads(cmd("diff", "--date", day, "--json"))
         finally:
             mp.undo()
-    return editions, runs, history, (again, rerun)
+    return editions, runs, history, (again, rerun), cmd
 
 
 def test_every_trend_has_a_real_gain_that_matches_the_raw_files(replay):
-    editions, _, history, _ = replay
+    editions, _, history, *_ = replay
     trends = [(day, t) for day, e in editions.items() for t in e["trending"]]
     assert trends, "the replay has real re-observations: something must trend"
     for day, t in trends:
@@ -146,7 +146,7 @@ def test_a_late_addition_is_announced_once_by_the_next_edition(replay, paper, fo
 
 
 def test_every_served_paper_is_announced_exactly_once(replay):
-    editions, _, history, _ = replay
+    editions, _, history, *_ = replay
     served = {}
     for fetch_day, _, ups in history:
         for paper in ups:
@@ -162,6 +162,14 @@ def test_every_served_paper_is_announced_exactly_once(replay):
 
 
 def test_running_a_day_again_announces_nothing_new(replay):
-    editions, runs, _, (again, rerun) = replay
+    editions, runs, _, (again, rerun), _ = replay
     last = runs[-1][2]
     assert again == last and rerun == last
+
+
+def test_the_edition_labels_a_late_paper_once(replay):
+    editions, *_, cmd = replay
+    [item] = [i for i in editions[dt.date(2024, 12, 12)]["new"] if i["id"] == ACDIT]
+    text = cmd("markdown", "--date", "2024-12-12")
+    assert "*Added to Wednesday's list (2024-12-11) since the last edition*" in text
+    assert text.count(item["title"]) == 1
