@@ -173,3 +173,16 @@ def test_the_edition_labels_a_late_paper_once(replay):
     text = cmd("markdown", "--date", "2024-12-12")
     assert "*Added to Wednesday's list (2024-12-11) since the last edition*" in text
     assert text.count(item["title"]) == 1
+
+
+def test_the_email_shows_each_paper_in_one_card_and_labels_the_late_one(replay, tmp_path):
+    editions, *_, cmd = replay
+    cmd("email", "--date", "2024-12-12", "--out", tmp_path / "out")
+    [html] = (tmp_path / "out").rglob("*.html")
+    text = html.read_text()
+    edition = editions[dt.date(2024, 12, 12)]
+    cards = re.findall(r'<p class="paper-title"[^>]*>(.*?)</p>', text, re.S)
+    assert len(cards) == len(edition["new"]) + len(edition["trending"])
+    assert len(set(cards)) == len(cards)  # top is a ranking line, never a second card
+    assert text.count("Added to Wednesday") == 1
+    assert re.search(r"Added to Wednesday(&#39;|&#x27;|')s list \(2024-12-11\) since the last edition", text)
