@@ -16,30 +16,13 @@ import sys
 from pathlib import Path
 
 from digest.config import FetchSettings
-from digest.fetch import fetch
+from digest.gitimport import ReplayClient, replay_fetch
 from digest.store import Store
 
 # Dec 5 to the evening fetch of Dec 12: Thursday's edition has STIV's +25 and ACDiT, added to
 # Wednesday's list after its first fetch.
 FIRST, LAST = "2024-12-05T17-08-25Z", "2024-12-12T17-08-22Z"
 SAMPLE = Path(__file__).resolve().parents[1] / "digest" / "sample"
-
-
-class ReplayClient:
-    """Answers /api/daily_papers?date=DAY with the latest version of DAY fetched so far"""
-
-    def __init__(self):
-        self.served, self.pauses = {}, []
-
-    def get(self, url, params=None):
-        params = params or {}
-        if int(params.get("p", 0)) > 0:
-            return b"[]"
-        body = self.served.get(params.get("date"), b"[]")
-        return b"[]" if body.strip() == b"1" else body  # a placeholder: the live API answers []
-
-    def close(self):
-        pass
 
 
 def main(replay):
@@ -55,8 +38,7 @@ def main(replay):
         for path in sorted(folder.glob("*.json")):
             client.served[path.stem] = path.read_bytes()
         now = dt.datetime.strptime(folder.name, "%Y-%m-%dT%H-%M-%SZ").replace(tzinfo=dt.timezone.utc)
-        report = fetch(store, settings, now.date(), client=client, now=now)
-        report.raise_for_failures()
+        report = replay_fetch(store, settings, client, now)
         print(f"{folder.name}: " + ", ".join(f"{s.listing} {s.day} {s.what}" for r in report.results
                                              for s in r.stored))
     shutil.copytree(store.snapshots, SAMPLE)

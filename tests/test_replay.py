@@ -10,7 +10,9 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import json
+import os
 import re
+import subprocess
 
 import pytest
 
@@ -84,6 +86,7 @@ def replay(tmp_path_factory):
             rerun = json.loads(cmd("diff", "--date", day, "--json"))
         finally:
             mp.undo()
+    cmd.data = data
     return editions, runs, history, (again, rerun), cmd
 
 
@@ -186,3 +189,55 @@ def test_the_email_shows_each_paper_in_one_card_and_labels_the_late_one(replay, 
     assert len(set(cards)) == len(cards)  # top is a ranking line, never a second card
     assert text.count("Added to Wednesday") == 1
     assert re.search(r"Added to Wednesday(&#39;|&#x27;|')s list \(2024-12-11\) since the last edition", text)
+
+
+def git(repo, *args, when=None):
+    env = {**os.environ, "GIT_AUTHOR_NAME": "archive", "GIT_AUTHOR_EMAIL": "archive@example.org",
+           "GIT_COMMITTER_NAME": "archive", "GIT_COMMITTER_EMAIL": "archive@example.org"}
+    if when:
+        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = when
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
+
+
+def history_of(data):
+    """What a store says about papers, fetch times and sources aside: each snapshot's content"""
+    out = {}
+    for path in sorted((data / "snapshots").rglob("*.json")):
+        value = json.loads(path.read_text())
+        out[path.relative_to(data).as_posix()] = {k: v for k, v in value.items() if k not in ("fetched_at", "source")}
+    return out
+
+
+def test_import_git_gives_the_replays_history_and_twice_changes_nothing(replay, tmp_path):
+    from conftest import tree_hash
+
+    *_, cmd = replay
+    repo = tmp_path / "archive"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    for name, _, files in fetches():
+        for list_day, raw in files.items():
+            (repo / "data").mkdir(exist_ok=True)
+            (repo / "data" / f"{list_day}.json").write_bytes(raw)
+        when = dt.datetime.strptime(name, "%Y-%m-%dT%H-%M-%SZ").strftime("%Y-%m-%dT%H:%M:%S+0000")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"fetch {name}", when=when)
+    data = tmp_path / "data"
+    config = write_config(tmp_path)
+
+    def imp():
+        from click.testing import CliRunner
+
+        from digest.cli import cli
+
+        result = CliRunner().invoke(cli, ["--config", str(config), "--data-dir", str(data), "import", "--git",
+                                          str(repo), "--path", "data/*.json"], catch_exceptions=False)
+        assert result.exit_code == 0, (result.stdout, result.stderr)
+        return result.stdout
+
+    out = imp()
+    assert f"{len(fetches())} commits" in out
+    assert history_of(data) == history_of(cmd.data)
+    before = tree_hash(data / "snapshots")
+    imp()
+    assert tree_hash(data / "snapshots") == before
