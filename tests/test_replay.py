@@ -241,3 +241,16 @@ def test_import_git_gives_the_replays_history_and_twice_changes_nothing(replay, 
     before = tree_hash(data / "snapshots")
     imp()
     assert tree_hash(data / "snapshots") == before
+
+
+def test_top_is_the_editions_own_list_and_hf_daily_reports_no_comings_and_goings(replay):
+    editions, _, history, *_ = replay
+    for day, e in editions.items():
+        assert e["returning"] == [] and e["dropped"] == [], day  # a per-day list drops its whole yesterday
+        own = {}
+        for fetched, list_day, ups in history:
+            if list_day == day and fetched <= day:
+                own = ups  # the day's list as last fetched on that day
+        assert {i["id"] for i in e["top"]} <= set(own), day
+        assert [i["upvotes"] for i in e["top"]] == sorted((i["upvotes"] for i in e["top"]), reverse=True)
+        assert len(e["top"]) == min(10, len(own)), day
