@@ -97,14 +97,18 @@ def cli(ctx, data_dir, config_path):
 
 
 @cli.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--listing", help="Listing to store under (default: the file's own, else hf-daily).")
 @click.option("--date", "day", type=DATE, help="Day of the snapshot (default: from the file name, else the content).")
 @click.option("--format", "fmt", type=click.Choice(["auto", "hf-json", "page-text", "snapshot", "arxiv-rss"]),
               default="auto",
               show_default=True, help="Input format; auto recognises it from the content.")
+@click.option("--git", "git_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="A git repository of daily HF API files: replay every committed version at its commit time.")
+@click.option("--path", "pattern", default="*.json", show_default=True,
+              help="With --git: the files to read (a git pathspec; names must be YYYY-MM-DD.json).")
 @pass_ctx
-def import_(ctx, files, listing, day, fmt):
+def import_(ctx, files, listing, day, fmt, git_dir, pattern):
     """Import snapshot files (HF API JSON, page captures, our own snapshots)
 
     One snapshot per listing and day: importing a day again replaces it. A bad file is
@@ -113,10 +117,16 @@ def import_(ctx, files, listing, day, fmt):
     \b
         digest import ../shared/fixtures/hf-daily/*.json
         digest import --listing hf-daily --date 2025-10-28 capture.txt
+        digest import --git ../hf-archive --path 'data/*.json'
     """
     from digest.models import check_listing
     from digest.pipeline import import_files
     from digest.store import Store
+
+    if git_dir is not None:
+        return _import_git(ctx, git_dir, pattern, files)
+    if not files:
+        raise click.UsageError("give files to import, or --git DIR")
 
     try:
         if listing is not None:
@@ -139,6 +149,23 @@ def import_(ctx, files, listing, day, fmt):
         from digest.errors import InputError
 
         raise fail(InputError(f"{failed} of {len(outcomes)} files could not be imported"))
+
+
+def _import_git(ctx, git_dir, pattern, files):
+    from digest.gitimport import import_git
+    from digest.store import Store
+
+    if files:
+        raise click.UsageError("--git reads the repository: give no files with it")
+    try:
+        result = import_git(Store(ctx.config.data_dir), ctx.config.fetch, git_dir, pattern,
+                            progress=lambda line: click.echo(line, err=True))
+    except DigestError as e:
+        raise fail(e) from e
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{git_dir}: {result.commits} commits, {result.versions} file versions replayed, "
+               f"{result.written} snapshot files written")
 
 
 @cli.command()
@@ -388,8 +415,10 @@ def serve(folder, port):
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("site"), show_default=True,
               help="Folder to build the site into.")
 @click.option("--base-url", help="Absolute URL the site is published at (default: [site] base_url).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the report as one JSON object (with the papers the edition announces).")
 @pass_ctx
-def run_(ctx, day, out, base_url):
+def run_(ctx, day, out, base_url, as_json):
     """Fetch, build the site and feeds, and send the email: the daily job, with a report
 
     Every step runs that can: a failed fetch still rebuilds the site from the stored data.
@@ -400,6 +429,7 @@ def run_(ctx, day, out, base_url):
     \b
         digest run
         digest run --date 2026-08-21 --base-url https://you.github.io/digest/
+        digest run --json
     """
     import os
 
@@ -421,7 +451,12 @@ def run_(ctx, day, out, base_url):
             click.echo(f"warning: {result.listing}: {warning}", err=True)
     for warning in report.site.warnings if report.site else ():
         click.echo(f"warning: {warning}", err=True)
-    click.echo(report.text(), nl=False)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(report.to_dict(), sort_keys=True, ensure_ascii=False))
+    else:
+        click.echo(report.text(), nl=False)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         append_step_summary(summary, report)

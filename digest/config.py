@@ -22,6 +22,10 @@ class TrendingSettings:
     persistence_weight: float = 0.25
     min_score: float = 1.0
     max_items: int = 20
+    # A paper trends only on a real signal: at least this many upvotes gained between two
+    # observations that differ, or this many places climbed on a listing that ranks across days.
+    min_upvote_gain: int = 3
+    min_rank_climb: int = 3
 
 
 @dataclass(frozen=True)

@@ -225,8 +225,12 @@ def _plan_dated(store, settings, client, day, name, fetched_at, notes):
         snapshot, before = fresh[d], stored.get(d)
         if d == day or before is None:
             what = "list" if d == day else "catch-up"
+            if d < day:
+                # A caught-up day's papers are announced by this run's edition, not by the
+                # past day's, which went out (or would have) without them.
+                snapshot = dataclasses.replace(snapshot, added={e.key: day for e in snapshot.entries})
             plan.append((snapshot, "no papers published" if snapshot.published_nothing else what))
-        elif (merged := _with_late_additions(before, snapshot)) is not None:
+        elif (merged := _with_late_additions(before, snapshot, day)) is not None:
             plan.append((merged, "late additions"))
     recent = [fresh[d] for d in window if d in fresh]
     if any(s.entries for s in recent):
@@ -234,12 +238,12 @@ def _plan_dated(store, settings, client, day, name, fetched_at, notes):
     return plan
 
 
-def _with_late_additions(before, fresh):
+def _with_late_additions(before, fresh, day):
     """The stored list of a past day plus papers the source listed on it after we fetched it
 
     Stored entries stay as they were (their upvotes are the earlier observation); papers
-    added since are appended, so they are first observed on their own list day. None when
-    nothing is new.
+    added since are appended and marked as added by run day `day`, whose edition announces
+    them. None when nothing is new.
     """
     known = {e.key for e in before.entries}
     late = [e for e in fresh.entries if e.key not in known]
@@ -247,7 +251,8 @@ def _with_late_additions(before, fresh):
         return None
     offset = len(before.entries)
     added = tuple(dataclasses.replace(e, rank=offset + i) for i, e in enumerate(late, start=1))
-    return dataclasses.replace(before, entries=before.entries + added, published_nothing=False)
+    return dataclasses.replace(before, entries=before.entries + added, published_nothing=False,
+                               added={**before.added, **{e.key: day for e in added}})
 
 
 def _recent(name, day, window, lists, settings, fetched_at):

@@ -11,11 +11,11 @@ from pathlib import Path
 import orjson
 
 from digest.errors import StoreError
-from digest.models import Observation
+from digest.models import RECENT_SUFFIX, Observation
 from digest.store import write_atomic
 from digest.text import arxiv_id, title_key
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 INDEX_FILE = Path(".cache") / "history-index.json"
 
 
@@ -30,6 +30,9 @@ class History:
     keyless: frozenset = frozenset()
     # (path, why) of the snapshot files left out as damaged (only with load_history's `skip`).
     damaged: tuple = ()
+    # identity key -> Announcement, for papers whose edition is not their list's day (late
+    # additions, caught-up days); every other paper is announced on its first observation's day.
+    late: dict = None
 
     def key_of(self, entry):
         """Identity of an entry: its arXiv id, else the id its title is known by, else its title key"""
@@ -39,7 +42,13 @@ class History:
         return self.aliases.get(key) or "title:" + key
 
     def first_seen(self, key):
-        return self.observations[key][0].day
+        """The day whose edition announces the paper: the run day that first stored it"""
+        late = (self.late or {}).get(key)
+        return late.day if late else self.observations[key][0].day
+
+    def announcement(self, key):
+        """The paper's Announcement when its edition is later than its list's day, else None"""
+        return (self.late or {}).get(key)
 
     def previous_day(self, listing, day):
         """The latest day before `day` on which `listing` has a snapshot, or None"""
@@ -48,6 +57,16 @@ class History:
 
     def days(self):
         return sorted({d for days in self.listing_days.values() for d in days})
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """A paper announced by a later edition than its list day's: on `day`, from `listing` of `list_day`"""
+
+    day: dt.date
+    listing: str
+    list_day: dt.date
+    late: str  # "added" (a late addition to that list) or "caught-up" (the whole day was fetched late)
 
 
 def load_history(store, skip=None):
@@ -108,11 +127,38 @@ def history_from_records(records):
         if len(obs) > 1:
             obs.sort()
     return History(
+        late=_late_announcements(records, aliases),
         observations={k: tuple(v) for k, v in observations.items()},
         aliases=aliases,
         listing_days={k: tuple(sorted(v)) for k, v in listing_days.items()},
         keyless=frozenset(keyless),
     )
+
+
+def _late_announcements(records, aliases):
+    """identity -> Announcement for papers a fetch added to a list after its day
+
+    A paper's edition is the earliest day it was stored on: its list's day, or the run day
+    that added it (Snapshot.added). Re-observation snapshots only repeat what lists hold.
+    """
+    earliest = {}
+    for record in records:
+        if record["listing"].endswith(RECENT_SUFFIX):
+            continue
+        added = record.get("added") or {}
+        list_day = dt.date.fromisoformat(record["date"])
+        caught_up = bool(added) and len(set(added.values())) == 1 and len(added) == len(record["rows"])
+        for paper_id, key, _, _ in record["rows"]:
+            identity = paper_id or aliases.get(key) or "title:" + key
+            when = added.get(paper_id or "title:" + key)
+            day = dt.date.fromisoformat(when) if when else list_day
+            if identity not in earliest or day < earliest[identity][0]:
+                earliest[identity] = (day, record["listing"], list_day, "caught-up" if caught_up else "added")
+    late = {}
+    for identity, (day, listing, list_day, kind) in earliest.items():
+        if day > list_day:
+            late[identity] = Announcement(day, listing, list_day, kind)
+    return late
 
 
 def _index_snapshot(path):
@@ -142,7 +188,10 @@ def _index_snapshot(path):
         if paper_id is not None and not (isinstance(paper_id, str) and arxiv_id(paper_id) == paper_id):
             raise StoreError(f"{path}: entry {index} has an invalid id {paper_id!r}")
         rows.append([paper_id, title_key(title), entry["rank"], upvotes if isinstance(upvotes, int) else None])
-    return {"listing": data["listing"], "date": data["date"][:10], "rows": rows}
+    added = data.get("added") or {}
+    if not isinstance(added, dict) or not all(isinstance(v, str) for v in added.values()):
+        raise StoreError(f"{path}: snapshot 'added' is not an object of days")
+    return {"listing": data["listing"], "date": data["date"][:10], "rows": rows, "added": added}
 
 
 def _read_index(path):

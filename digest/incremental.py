@@ -188,7 +188,8 @@ def _compute_days(store, history, config, days, files_by_day, previous, lists):
             snapshot = lists.load(path)
             today[snapshot.listing] = snapshot
         before = {listing: previous.get(listing) for listing in today}
-        digests[day] = make_digest(day, history, today, before, config.trending, config.digest.top_items)
+        digests[day] = make_digest(day, history, today, before, config.trending, config.digest.top_items,
+                                   load=lists._list)
         seen[day] = _latest_entries(day, today, history, latest)
         fetched[day] = tuple(sorted({s.fetched_at for s in today.values() if s.fetched_at}))
         previous.update(today)

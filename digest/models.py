@@ -205,6 +205,9 @@ class Snapshot:
     # window: (first, last) list day a re-observation snapshot covers (ARCHITECTURE.md:
     # "Re-observations"); None for a listing's own list of the day.
     window: tuple[dt.date, dt.date] | None = None
+    # added: entry key -> the run day that stored it, for entries a fetch stored after the
+    # list's own day (late additions, caught-up days): that run's edition announces them.
+    added: dict = field(default_factory=dict, hash=False, compare=True)
 
     def to_dict(self):
         data = {
@@ -220,6 +223,8 @@ class Snapshot:
             data["published_nothing"] = True
         if self.window:
             data["window"] = [d.isoformat() for d in self.window]
+        if self.added:
+            data["added"] = {key: day.isoformat() for key, day in sorted(self.added.items())}
         return data
 
 
@@ -241,10 +246,24 @@ class Item:
     key: str
     listing: str
     entry: Entry
+    # A paper announced on a later day than its list's: the list's day, and why it is late
+    # ("added": added to that list after an earlier fetch; "caught-up": the day was fetched late).
+    list_day: dt.date | None = None
+    late: str | None = None
 
     @property
     def id(self):
         return self.entry.id
+
+    @property
+    def late_label(self):
+        """'Added to Thursday's list (…) since the last edition', or None for a paper of the day's own list"""
+        if not self.late:
+            return None
+        weekday = f"{self.list_day:%A}'s list"
+        if self.late == "caught-up":
+            return f"From {weekday} ({self.list_day.isoformat()}), fetched late"
+        return f"Added to {weekday} ({self.list_day.isoformat()}) since the last edition"
 
     def to_dict(self):
         e = self.entry
@@ -262,6 +281,7 @@ class Item:
             "published": e.published,
             "summary": e.ai_summary,
             "links": {k: v for k, v in e.links.items() if v},
+            **({"list_day": self.list_day.isoformat(), "late": self.late} if self.late else {}),
         }
 
 

@@ -71,7 +71,7 @@ def digest_for(config, day=None, *, history=None):
             today[listing] = with_details(store, _load(store, listing, day))
             before = history.previous_day(listing, day)
             previous[listing] = _load(store, listing, before) if before else None
-    return make_digest(day, history, today, previous, config.trending, config.digest.top_items)
+    return make_digest(day, history, today, previous, config.trending, config.digest.top_items, load=store.load)
 
 
 def _load(store, listing, day):

@@ -113,6 +113,39 @@ class RunReport:
         out.append(("result", f"FAILED (exit {error.exit_code}): {failed}" if error else "OK"))
         return out
 
+    def to_dict(self):
+        """The report as one JSON-ready object (`digest run --json`), for operators and tests
+
+        "announced" is exactly what the run's edition carries: the ids (the key of a paper
+        without one) of its new and trending papers, as `digest diff --json` lists them.
+        """
+        error = self.error
+        d, s, r = self.digest, self.site, self.send
+        fetch = None if self.fetch is None else [
+            {"listing": res.listing, "error": str(res.error) if res.error else None, "warnings": list(res.warnings),
+             "stored": [{"listing": x.listing, "day": x.day.isoformat(), "count": x.count, "what": x.what,
+                         "changed": x.changed} for x in res.stored]}
+            for res in self.fetch.results]
+        return {
+            "day": self.day.isoformat(),
+            "result": "failed" if error else "ok",
+            "exit_code": error.exit_code if error else 0,
+            "fetch": fetch,
+            "retries": len(self.fetch.retries) if self.fetch else 0,
+            "digest": None if d is None else {"papers_seen": d.papers_seen, "new": len(d.new),
+                                              "trending": len(d.trending)},
+            "announced": {"new": [i.id or i.key for i in d.new] if d else [],
+                          "trending": [t.item.id or t.item.key for t in d.trending] if d else []},
+            "site": None if s is None else {"out": str(s.out), "pages": s.pages, "files": s.files,
+                                            "written": len(s.written), "removed": len(s.removed),
+                                            "indexed": s.indexed},
+            "email": None if r is None else {status: r.count(status)
+                                             for status in ("sent", "already-sent", "skipped", "failed")},
+            "notes": {step: why for step, why in self.notes},
+            "failures": [{"step": f.step, "error": str(f.error), "exit_code": f.error.exit_code}
+                         for f in self.failures],
+        }
+
     def text(self):
         """The report for the terminal"""
         pairs = self.lines()

@@ -106,7 +106,20 @@ def snapshot_from_dict(data):
         fetched_at=fetched_at if isinstance(fetched_at, str) else None,
         published_nothing=published_nothing,
         window=_window(data.get("window")),
+        added=_added(data.get("added")),
     )
+
+
+def _added(value):
+    """entry key -> run day that added it (Snapshot.added); {} when absent"""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise InputError(f"snapshot 'added' {value!r} is not an object of entry keys")
+    try:
+        return {key: dt.date.fromisoformat(day) for key, day in value.items()}
+    except (TypeError, ValueError):
+        raise InputError(f"snapshot 'added' {value!r} has a day that is not YYYY-MM-DD") from None
 
 
 def _window(value):
@@ -243,7 +256,8 @@ def load_snapshot(store, path, raw=None):
                         entries=entries, source=Source(kind=None),
                         fetched_at=fetched_at if type(fetched_at) is str else None,  # the feeds' item dates
                         published_nothing=data.get("published_nothing") is True,
-                        window=tuple(dt.date.fromisoformat(d) for d in window) if window else None)
+                        window=tuple(dt.date.fromisoformat(d) for d in window) if window else None,
+                        added={k: dt.date.fromisoformat(d) for k, d in (data.get("added") or {}).items()})
     except (OSError, ValueError, KeyError, TypeError, AttributeError, DigestError):
         return store.load_path(path)
 

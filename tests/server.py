@@ -33,6 +33,7 @@ class Sources:
 
     def __init__(self):
         self.daily = {}  # "YYYY-MM-DD" -> list of HF items
+        self.raw_daily = {}  # "YYYY-MM-DD" -> response bytes served as they are (first page; later pages: [])
         self.trending = []
         self.feeds = {}  # category -> RSS bytes
         self.faults = {}  # path -> [Fault, ...], played in order before the real answer
@@ -62,6 +63,9 @@ class Handler(BaseHTTPRequestHandler):
             fault = queued.pop(0) if queued else None
         if fault is not None:
             return self._play(fault)
+        if parts.path == "/api/daily_papers" and query.get("date") in sources.raw_daily:
+            body = sources.raw_daily[query["date"]] if int(query.get("p", 0)) == 0 else b"[]"
+            return self._send(200, body, "application/json; charset=utf-8")
         if parts.path == "/api/daily_papers":
             items = sources.trending if query.get("sort") == "trending" else sources.daily.get(query.get("date"))
             if items is None:

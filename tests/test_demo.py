@@ -1,5 +1,6 @@
 """The demo and the entry points, run as a user runs them: real processes"""
 
+import ast
 import json
 import subprocess
 import sys
@@ -7,7 +8,7 @@ import zipfile
 
 import pytest
 
-from conftest import ROOT
+from conftest import FIXTURES, ROOT
 
 
 def digest(*args, cwd):
@@ -15,21 +16,46 @@ def digest(*args, cwd):
                           timeout=120)
 
 
+DAYS = ["2024-12-05", "2024-12-06", "2024-12-07", "2024-12-08", "2024-12-09", "2024-12-10", "2024-12-11",
+        "2024-12-12"]
+
+
+def raw_upvotes(folder, day):
+    """paper id -> upvotes in one raw hf-replay response (JSON or Python-repr strings)"""
+    items = json.loads((FIXTURES / "hf-replay" / folder / f"{day}.json").read_bytes())
+    items = [ast.literal_eval(i) if isinstance(i, str) else i for i in items]
+    return {i["paper"]["id"]: i["paper"]["upvotes"] for i in items}
+
+
 def test_demo_builds_from_the_bundled_sample(tmp_path):
     result = digest("demo", "--out", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "Imported 7 sample snapshots" in result.stdout
+    assert "Imported 15 sample snapshots" in result.stdout
     out = tmp_path / "out"
-    days = ["2026-08-13", "2026-08-14", "2026-08-17", "2026-08-18", "2026-08-19", "2026-08-20", "2026-08-21"]
-    assert sorted(p.stem for p in (out / "markdown").glob("*.md")) == days
-    assert sorted(p.stem for p in (out / "data" / "snapshots" / "hf-daily").glob("*.json")) == days
-    aug20 = json.loads((out / "json" / "2026-08-20.json").read_text())
-    assert [t["id"] for t in aug20["trending"]] == ["2608.13558"]
-    assert "markdown   out/markdown/2026-08-21.md" in result.stdout
+    assert sorted(p.stem for p in (out / "markdown").glob("*.md")) == DAYS
+    assert sorted(p.stem for p in (out / "data" / "snapshots" / "hf-daily").glob("*.json")) == DAYS
+    assert "markdown   out/markdown/2024-12-12.md" in result.stdout
     assert "site       out/site/index.html" in result.stdout
-    assert (out / "site" / "day" / "2026-08-20.html").is_file()
+    assert (out / "site" / "day" / "2024-12-12.html").is_file()
     assert (out / "site" / "feeds" / "papers.atom").is_file()
     assert (out / "site" / "pagefind" / "pagefind-ui.js").is_file()
+
+
+def test_the_demos_latest_edition_shows_real_trending_and_a_late_paper(tmp_path):
+    assert digest("demo", "--out", "out", cwd=tmp_path).returncode == 0
+    latest = json.loads((tmp_path / "out" / "json" / "2024-12-12.json").read_text())
+    # Wednesday's list as first fetched (evening of Dec 11) and as re-fetched on Dec 12.
+    before = raw_upvotes("2024-12-11T17-08-18Z", "2024-12-11")
+    after = raw_upvotes("2024-12-12T10-18-58Z", "2024-12-11")
+    assert len(latest["trending"]) >= 3
+    for trend in latest["trending"]:
+        gain = after[trend["id"]] - before[trend["id"]]
+        assert gain >= 3 and trend["upvote_gain"] == gain
+        assert trend["reasons"] == [f"+{gain} upvotes since Dec 11"]
+    [late] = [i for i in latest["new"] if i.get("late")]
+    assert late["id"] in set(after) - set(before) and late["list_day"] == "2024-12-11"
+    text = (tmp_path / "out" / "markdown" / "2024-12-12.md").read_text()
+    assert f"*Added to Wednesday's list (2024-12-11) since the last edition*" in text
 
 
 def test_demo_twice_gives_byte_identical_output(tmp_path):
@@ -37,8 +63,8 @@ def test_demo_twice_gives_byte_identical_output(tmp_path):
         assert digest("demo", "--out", name, cwd=tmp_path).returncode == 0
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*")
                    if p.is_file() and ".cache" not in p.parts)
-    # 7 days of snapshots, Markdown and JSON, the latest day's email (.eml and .html), the site.
-    assert len([f for f in files if f.parts[0] != "site"]) == 7 * 3 + 2
+    # 15 snapshots, 8 days of Markdown and JSON, the latest day's email (.eml and .html), the site.
+    assert len([f for f in files if f.parts[0] != "site"]) == 15 + 8 * 2 + 2
     assert len([f for f in files if f.parts[0] == "site"]) > 200
     for rel in files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
@@ -73,5 +99,5 @@ def test_wheel_ships_templates_and_sample(tmp_path):
             "digest/templates/_email_parts.html.j2"} <= set(names)
     assert "digest/templates/site/paper.html" in names
     assert "digest/templates/site/static/style.css" in names
-    assert "digest/sample/hf-daily/2026-08-21.json" in names
+    assert "digest/sample/hf-daily/2024-12-12.json" in names
     assert any(n.endswith("entry_points.txt") for n in names)

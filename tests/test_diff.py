@@ -46,32 +46,60 @@ def test_first_snapshot_makes_everything_new_and_nothing_trending(store):
 
 
 def test_trending_needs_a_gain_or_a_climb_and_says_why(store):
-    snap(store, "hf-daily", D(2026, 1, 5), [("2601.00001", 5), ("2601.00002", 9), ("2601.00003", 1)])
-    snap(store, "hf-daily", D(2026, 1, 6), [("2601.00002", 9), ("2601.00001", 17), ("2601.00004", 2),
-                                            ("2601.00003", 1)])
+    snap(store, "hf-trending", D(2026, 1, 5), [("2601.00001", 5), ("2601.00002", 9), ("2601.00003", 1)])
+    snap(store, "hf-trending", D(2026, 1, 6), [("2601.00002", 9), ("2601.00001", 17), ("2601.00004", 2),
+                                               ("2601.00003", 1)])
     d = digest(store, D(2026, 1, 6))
     assert ids(d.new) == ["2601.00004"]
     [trend] = d.trending  # 00002 and 00003 neither gained nor climbed
     assert trend.item.id == "2601.00001"
-    assert trend.upvote_gain == 12 and trend.rank_climb == -1 and trend.days_seen == 2
-    # 1.0 * 12 upvotes / 1 day + 0.5 * 0 places + 0.25 * (2 - 1) days
+    # It fell one place: not a signal, so not stated.
+    assert trend.upvote_gain == 12 and trend.rank_climb is None and trend.days_seen == 2
+    # 1.0 * 12 upvotes / 1 day + 0.25 * (2 - 1) days on the trending list
     assert trend.score == 12.25
     assert trend.reasons == ("+12 upvotes since Jan 5", "2nd day on the list")
 
 
+def test_a_gain_below_the_threshold_is_no_trend(store):
+    snap(store, "hf-trending", D(2026, 1, 5), [("2601.00001", 5), ("2601.00002", 9)])
+    snap(store, "hf-trending", D(2026, 1, 6), [("2601.00001", 7), ("2601.00002", 12)])
+    [trend] = digest(store, D(2026, 1, 6)).trending  # +2 is below min_upvote_gain (3)
+    assert trend.item.id == "2601.00002" and trend.upvote_gain == 3
+
+
 def test_velocities_are_per_day_across_a_gap(store):
-    snap(store, "hf-daily", D(2026, 1, 2), [("2601.00009", 1), ("2601.00001", 3)])
-    snap(store, "hf-daily", D(2026, 1, 5), [("2601.00001", 15), ("2601.00009", 1)])
+    snap(store, "hf-trending", D(2026, 1, 2), [("2601.00007", 9), ("2601.00008", 9), ("2601.00009", 1),
+                                               ("2601.00001", 3)])
+    snap(store, "hf-trending", D(2026, 1, 5), [("2601.00001", 15), ("2601.00007", 9), ("2601.00008", 9),
+                                               ("2601.00009", 1)])
     [trend] = digest(store, D(2026, 1, 5)).trending
-    # +12 upvotes over 3 days = 4/day; up 1 place over 3 days; 2nd day seen.
-    assert trend.score == round(4 + 0.5 * 1 / 3 + 0.25, 2)
-    assert trend.reasons == ("+12 upvotes since Jan 2 (4.0 a day)", "up 1 place on hf-daily", "2nd day on the list")
+    # +12 upvotes over 3 days = 4/day; up 3 places over 3 days; 2nd day on the list.
+    assert trend.score == round(4 + 0.5 * 3 / 3 + 0.25, 2)
+    assert trend.reasons == ("+12 upvotes since Jan 2 (4.0 a day)", "up 3 places on hf-trending",
+                             "2nd day on the list")
+
+
+def test_a_per_day_list_has_no_climbs_returning_or_dropped(store):
+    snap(store, "hf-daily", D(2026, 1, 1), [("2601.00007", 9), ("2601.00008", 9), ("2601.00009", 1),
+                                            ("2601.00001", 3)])
+    snap(store, "hf-daily", D(2026, 1, 2), [("2601.00001", 3), ("2601.00005", 1)])
+    d = digest(store, D(2026, 1, 2))
+    assert d.trending == () and d.returning == () and d.dropped == ()
+
+
+def test_an_unchanged_count_is_no_evidence_and_the_gain_spans_it(store):
+    # Re-served copies repeat 10 upvotes on Jan 2 and 3: the 30 gained show on Jan 4 over 3 days.
+    for day, ups in ((1, 10), (2, 10), (3, 10), (4, 40)):
+        snap(store, "hf-trending", D(2026, 1, day), [("2601.00001", ups)])
+    assert digest(store, D(2026, 1, 3)).trending == ()
+    [trend] = digest(store, D(2026, 1, 4)).trending
+    assert trend.reasons[0] == "+30 upvotes since Jan 1 (10.0 a day)"
 
 
 def test_returning_and_dropped_compare_with_the_listings_previous_snapshot(store):
-    snap(store, "hf-daily", D(2026, 1, 1), [("2601.00001", 1), ("2601.00002", 1), ("2601.00003", 1)])
-    snap(store, "hf-daily", D(2026, 1, 2), [("2601.00001", 1), ("2601.00003", 1), ("2601.00004", 1)])
-    snap(store, "hf-daily", D(2026, 1, 3), [("2601.00002", 1), ("2601.00004", 1), ("2601.00005", 1)])
+    snap(store, "hf-trending", D(2026, 1, 1), [("2601.00001", 1), ("2601.00002", 1), ("2601.00003", 1)])
+    snap(store, "hf-trending", D(2026, 1, 2), [("2601.00001", 1), ("2601.00003", 1), ("2601.00004", 1)])
+    snap(store, "hf-trending", D(2026, 1, 3), [("2601.00002", 1), ("2601.00004", 1), ("2601.00005", 1)])
     d = digest(store, D(2026, 1, 3))
     assert ids(d.new) == ["2601.00005"]
     assert ids(d.returning) == ["2601.00002"]
@@ -89,11 +117,11 @@ def test_a_listing_that_published_nothing_is_quiet(store):
 
 
 def test_a_listing_without_a_snapshot_today_drops_nothing(store):
-    snap(store, "hf-daily", D(2026, 1, 1), [("2601.00001", 1)])
-    snap(store, "hf-trending", D(2026, 1, 1), [("2601.00002", 1)])
-    snap(store, "hf-daily", D(2026, 1, 2), [("2601.00003", 1)])
+    snap(store, "hf-trending", D(2026, 1, 1), [("2601.00001", 1)])
+    snap(store, "hf-daily", D(2026, 1, 1), [("2601.00002", 1)])
+    snap(store, "hf-trending", D(2026, 1, 2), [("2601.00003", 1)])
     d = digest(store, D(2026, 1, 2))
-    assert d.listings == ("hf-daily",)
+    assert d.listings == ("hf-trending",)
     assert ids(d.dropped) == ["2601.00001"]
 
 
@@ -138,9 +166,10 @@ def test_hf_fixtures_papers_listed_twice_are_new_once(run):
     [trend] = aug19["trending"]
     assert trend["id"] == "2608.12313"
     # 2 upvotes on Aug 13, 27 on Aug 19: +25 over 6 days.
+    # On two days' lists: that is two days on a published list.
     assert trend["reasons"] == ["+25 upvotes since Aug 13 (4.2 a day)", "2nd day on the list"]
     assert trend["score"] == round(25 / 6 + 0.25, 2)
-    assert "2608.12313" in [i["id"] for i in aug19["returning"]]
+    assert aug19["returning"] == [] and aug19["dropped"] == []  # hf-daily is a per-day list
 
 
 def test_page_captures_in_date_order_give_11_new_on_oct_28(run):

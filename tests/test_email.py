@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime as dt
+import json
 import re
 from email import message_from_bytes, policy
 from html.parser import HTMLParser
@@ -9,14 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, assert_golden
+from conftest import HF_DAILY, ROOT, assert_golden
 from digest.config import Config, EmailSettings
 from digest.errors import EmailSetupError
 from digest.mail import parse_subscribers
 from digest.models import Digest, Entry, Item, Trend, make_entry
 from digest.render.email import HTML_BUDGET, EmailRenderer, Subscriber, quoted_printable
 
-SAMPLE = sorted((ROOT / "digest" / "sample" / "hf-daily").glob("*.json"))
+# The week the demo's sample was once made of (the sample is now a replayed December week).
+SAMPLE = [HF_DAILY / f"2026-08-{d}.json" for d in ("13", "14", "17", "18", "19", "20", "21")]
 DAY = "2026-08-20"
 CONFIG = """title = "Daily Papers"
 [email]
@@ -338,7 +340,10 @@ def test_demo_writes_an_email(tmp_path):
     result = run_demo(tmp_path / "demo")
     outputs = dict(result.outputs)
     eml = outputs["email"]
-    assert eml == tmp_path / "demo" / "email" / "2026-08-21.eml"
+    assert eml == tmp_path / "demo" / "email" / "2024-12-12.eml"
     message = parse(eml.read_bytes())
-    assert message["Subject"] == "17 new · 0 trending — Daily Papers digest (demo), 21 Aug 2026"
-    assert (tmp_path / "demo" / "email" / "2026-08-21.html").read_text() == content(message.get_payload()[1])
+    edition = json.loads((tmp_path / "demo" / "json" / "2024-12-12.json").read_text())
+    assert len(edition["trending"]) >= 3  # the demo shows the headline feature
+    assert message["Subject"] == (f"{len(edition['new'])} new · {len(edition['trending'])} trending"
+                                  " — Daily Papers digest (demo), 12 Dec 2024")
+    assert (tmp_path / "demo" / "email" / "2024-12-12.html").read_text() == content(message.get_payload()[1])

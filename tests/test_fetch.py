@@ -130,17 +130,19 @@ def test_three_daily_runs_with_growing_upvotes_give_trending_papers_with_gains(r
     trending = {t["id"]: t for t in digest["trending"]}
     # ASI-Bench was first on the Aug 19 list (38 upvotes), then re-observed on Aug 20 (48) and 21 (58).
     asi = trending["2608.17271"]
-    assert asi["upvote_gain"] == 10 and asi["listing"] == "hf-daily-recent"
-    # It fell from 1st to 6th of the re-observed week (five Aug 20 papers passed it): no climb reason.
+    # Its own listing's entry shows it (hf-trending), not the re-observation of its list.
+    assert asi["upvote_gain"] == 10 and asi["listing"] == "hf-trending"
+    # On the Aug 19 list and the trending list of Aug 19, 20 and 21: three days on a published list.
     assert asi["reasons"] == ["+10 upvotes since Aug 20", "3rd day on the list"]
-    assert asi["rank_climb"] < 0  # on hf-trending too it lost places
+    assert asi["rank_climb"] is None  # it lost places on hf-trending: no climb
     assert all(any(r.startswith("+10 upvotes since Aug 20") for r in t["reasons"]) for t in digest["trending"])
     # New on Aug 21 is the Aug 21 list, not the re-observed papers of earlier days.
     assert {i["id"] for i in digest["new"]} == {i["paper"]["id"] for i in hf_items("2026-08-21")}
     # The re-observation stores only what moves; the digest shows the paper whole.
     assert asi["title"] == "ASI-Bench: At the Dawn of Artificial Superintelligence"
     assert asi["authors"][0] == "Junwei Zhou" and asi["links"]["code"] == "https://github.com/apexin-ai/ASI-Bench"
-    assert asi["upvotes"] == 58 and asi["rank"] == 6
+    trending_file = snapshot_file(run.data_dir, "hf-trending", "2026-08-21")["entries"]
+    assert asi["upvotes"] == 58 and asi["rank"] == next(e["rank"] for e in trending_file if e["id"] == asi["id"])
     recent = snapshot_file(run.data_dir, "hf-daily-recent", "2026-08-21")["entries"]
     assert all(e["abstract"] is None and e["authors"] == [] for e in recent)
     # The re-observation's moving window is not reported as papers dropping or returning.
@@ -181,8 +183,13 @@ def test_catch_up_fills_missing_days_under_their_own_dates(run, server, tmp_path
     # Only the missing days of the catch-up range and the run day are asked for.
     asked = [q["date"] for _, q, _, _ in server.sources.requests(PATH)]
     assert asked == ["2026-08-17", "2026-08-18", "2026-08-19", "2026-08-20"]
+    # The Aug 18 edition went out without them: the run day's edition announces them, labelled.
     aug18 = json.loads(run("diff", "--date", "2026-08-18", "--json").stdout)
-    assert {i["id"] for i in aug18["new"]} == {i["paper"]["id"] for i in hf_items("2026-08-18")}
+    assert aug18["new"] == []
+    aug20 = json.loads(run("diff", "--date", "2026-08-20", "--json").stdout)
+    late = {i["id"]: (i.get("late"), i.get("list_day")) for i in aug20["new"]}
+    assert {k for k, v in late.items() if v == ("caught-up", "2026-08-18")} == {
+        i["paper"]["id"] for i in hf_items("2026-08-18")} - {i["paper"]["id"] for i in hf_items("2026-08-17")}
 
 
 def test_a_caught_up_day_makes_its_papers_new_on_that_day(run, server, tmp_path):
@@ -196,13 +203,16 @@ def test_a_caught_up_day_makes_its_papers_new_on_that_day(run, server, tmp_path)
     weekend = snapshot_file(run.data_dir, "hf-daily", "2026-08-15")
     assert weekend["published_nothing"] is True and weekend["entries"] == []
     assert "published_nothing" not in snapshot_file(run.data_dir, "hf-daily", "2026-08-14")
+    # Caught up on Aug 17: that edition announces the Aug 14 papers, as from Friday's list.
     aug14 = json.loads(run("diff", "--date", "2026-08-14", "--json").stdout)
-    assert {i["id"] for i in aug14["new"]} == {i["paper"]["id"] for i in hf_items("2026-08-14")}
+    assert aug14["new"] == []
     aug17 = json.loads(run("diff", "--date", "2026-08-17", "--json").stdout)
-    assert {i["id"] for i in aug17["new"]} == {i["paper"]["id"] for i in hf_items("2026-08-17")}
+    ids = lambda day: {i["paper"]["id"] for i in hf_items(day)}
+    assert {i["id"] for i in aug17["new"]} == ids("2026-08-13") | ids("2026-08-14") | ids("2026-08-17")
+    assert {i["id"] for i in aug17["new"] if i.get("list_day") == "2026-08-14"} == ids("2026-08-14") - ids("2026-08-13")
 
 
-def test_papers_added_to_a_past_day_after_its_fetch_are_new_on_that_day(run, server, tmp_path):
+def test_papers_added_to_a_past_day_after_its_fetch_are_new_in_the_next_edition(run, server, tmp_path):
     items = hf_items("2026-08-20")
     server.sources.daily["2026-08-20"] = items[:5]
     configure(tmp_path / "digest.toml", server.url)
@@ -215,7 +225,15 @@ def test_papers_added_to_a_past_day_after_its_fetch_are_new_on_that_day(run, ser
     stored = snapshot_file(run.data_dir, "hf-daily", "2026-08-20")["entries"]
     assert [e["id"] for e in stored] == [i["paper"]["id"] for i in items]
     late = items[7]["paper"]["id"]
-    assert load_history(Store(run.data_dir)).first_seen(late) == dt.date(2026, 8, 20)
+    history = load_history(Store(run.data_dir))
+    assert history.first_seen(late) == dt.date(2026, 8, 21)
+    assert history.first_seen(items[0]["paper"]["id"]) == dt.date(2026, 8, 20)
+    aug21 = json.loads(run("diff", "--date", "2026-08-21", "--json").stdout)
+    [item] = [i for i in aug21["new"] if i["id"] == late]
+    assert (item["late"], item["list_day"], item["listing"]) == ("added", "2026-08-20", "hf-daily")
+    # A second run finds nothing more to add and announces the same edition.
+    run("fetch", "--date", "2026-08-21", "--listing", "hf-daily")
+    assert json.loads(run("diff", "--date", "2026-08-21", "--json").stdout) == aug21
 
 
 # --- faults: retries counted on the server, data directory unchanged ------------------------

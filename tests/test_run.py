@@ -201,3 +201,25 @@ def write_plain(folder, text):
     path = Path(folder) / "digest.toml"
     path.write_text(text)
     return path
+
+
+def test_run_json_reports_what_the_edition_announces(tmp_path, servers, cert):
+    hf, arxiv, smtp = servers
+    write_config(tmp_path, smtp, cert, email=False)
+    code, out, err, _ = digest_run(tmp_path, hf, arxiv, "--json", summary=False)
+    assert code == 0, (out, err)
+    report = json.loads(out)  # one JSON object, nothing else on standard output
+    assert report["day"] == DAY.isoformat() and report["result"] == "ok" and report["exit_code"] == 0
+    diff = json.loads(subprocess.run([sys.executable, "-m", "digest", "diff", "--date", DAY.isoformat(), "--json"],
+                                     cwd=tmp_path, capture_output=True, text=True, check=True,
+                                     env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout)
+    assert report["announced"] == {"new": [i["id"] or i["key"] for i in diff["new"]],
+                                   "trending": [t["id"] or t["key"] for t in diff["trending"]]}
+    # The first run caught up Aug 14 to 20: this edition announces every paper the server listed.
+    served = {i["paper"]["id"] for day, items in hf.sources.daily.items()
+              if "2026-08-14" <= day <= DAY.isoformat() for i in items}
+    assert served and served <= set(report["announced"]["new"])
+    assert {s["what"] for f in report["fetch"] for s in f["stored"]} >= {"catch-up", "list"}
+    # Again: the same edition, nothing announced twice.
+    code, out, err, _ = digest_run(tmp_path, hf, arxiv, "--json", summary=False)
+    assert code == 0 and json.loads(out)["announced"] == report["announced"]

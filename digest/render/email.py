@@ -279,6 +279,8 @@ class PaperCard:
     summary: str
     reasons: str
     links: tuple
+    late: str = ""  # Item.late_label: a paper announced after its list's day
+
 
     @classmethod
     def of(cls, item, settings, reasons=()):
@@ -292,6 +294,7 @@ class PaperCard:
             summary=clean_text(short_summary(e, settings.summary_sentences)) or "",
             reasons=" · ".join(clean_text(r) for r in reasons if clean_text(r)),
             links=links,
+            late=item.late_label or "",
         )
 
 

@@ -59,6 +59,7 @@ class Card(NamedTuple):
     paper: Paper
     entry: object
     reasons: tuple = ()
+    late: str | None = None  # Item.late_label: a paper announced after its list's day
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,7 +174,7 @@ def site_pages(archive, site):
     pages = []
 
     def cards(items):
-        return tuple(Card(papers[i.key], i.entry) for i in items)
+        return tuple(Card(papers[i.key], i.entry, late=i.late_label) for i in items)
 
     def day_data(day):
         d = archive.digests[day]
