@@ -107,16 +107,20 @@ def cli(ctx, data_dir, config_path):
               help="A git repository of daily HF API files: replay every committed version at its commit time.")
 @click.option("--path", "pattern", default="*.json", show_default=True,
               help="With --git: the files to read (a git pathspec; names must be YYYY-MM-DD.json).")
+@click.option("--replace", is_flag=True,
+              help="Replace a day that holds another kind of source's data (and say what was replaced).")
 @pass_ctx
-def import_(ctx, files, listing, day, fmt, git_dir, pattern):
+def import_(ctx, files, listing, day, fmt, git_dir, pattern, replace):
     """Import snapshot files (HF API JSON, page captures, our own snapshots)
 
-    One snapshot per listing and day: importing a day again replaces it. A bad file is
-    reported on one line and the others are still imported.
+    One snapshot per listing and day: importing a day again from the same kind of source
+    replaces it; data of another kind (a page capture over the API's list) is refused
+    unless --replace. Page captures go to their own listing, hf-papers-page. A bad file
+    is reported on one line and the others are still imported.
 
     \b
         digest import ../shared/fixtures/hf-daily/*.json
-        digest import --listing hf-daily --date 2025-10-28 capture.txt
+        digest import --date 2025-10-28 capture.txt
         digest import --git ../hf-archive --path 'data/*.json'
     """
     from digest.models import check_listing
@@ -132,7 +136,7 @@ def import_(ctx, files, listing, day, fmt, git_dir, pattern):
         if listing is not None:
             check_listing(listing)  # once, before any file: a bad name is the call's fault, not a file's
         outcomes = import_files(Store(ctx.config.data_dir), files, fmt=fmt, listing=listing,
-                                day=day)
+                                day=day, replace=replace)
     except DigestError as e:
         raise fail(e) from e
     failed = 0
@@ -143,7 +147,7 @@ def import_(ctx, files, listing, day, fmt, git_dir, pattern):
             failed += 1
             click.echo(f"error: {o.file}: {o.error}", err=True)
         else:
-            verb = "replaced" if o.replaced else "stored"
+            verb = f"replaced {o.replaced_other} in" if o.replaced_other else "replaced" if o.replaced else "stored"
             click.echo(f"{o.file}: {o.count} papers, {o.listing} {o.day} ({verb} {o.path})")
     if failed:
         from digest.errors import InputError

@@ -25,12 +25,18 @@ class ImportOutcome:
     day: object = None
     count: int = 0
     replaced: bool = False
+    # What a --replace import replaced when the day held another kind of source's data.
+    replaced_other: str | None = None
     warnings: tuple[str, ...] = ()
     error: str | None = None
 
 
-def import_files(store, files, *, fmt="auto", listing=None, day=None):
-    """Parse and store each file; a bad file is reported and the others still go in"""
+def import_files(store, files, *, fmt="auto", listing=None, day=None, replace=False):
+    """Parse and store each file; a bad file is reported and the others still go in
+
+    A day that holds another kind of source's data (the API's list, say, where a page
+    capture is imported with --listing hf-daily) is left as it is unless `replace`.
+    """
     outcomes = []
     for file in files:
         try:
@@ -45,10 +51,29 @@ def import_files(store, files, *, fmt="auto", listing=None, day=None):
             continue
         snapshot = parsed.snapshot
         replaced = store.path(snapshot.listing, snapshot.date).exists()
+        other = _other_source(store, snapshot) if replaced else None
+        if other and not replace:
+            outcomes.append(ImportOutcome(file=str(file), error=(
+                f"{snapshot.listing} {snapshot.date} already holds {other}; not replacing it with"
+                f" {snapshot.source.kind or 'unknown'} data (import under another --listing,"
+                " or pass --replace)")))
+            continue
         path = store.save(snapshot)
         outcomes.append(ImportOutcome(file=str(file), path=path, listing=snapshot.listing, day=snapshot.date,
-                                      count=len(snapshot.entries), replaced=replaced, warnings=parsed.warnings))
+                                      count=len(snapshot.entries), replaced=replaced, replaced_other=other,
+                                      warnings=parsed.warnings))
     return outcomes
+
+
+def _other_source(store, snapshot):
+    """What the stored file of the snapshot's listing and day holds, when another kind of source wrote it"""
+    try:
+        old = store.load(snapshot.listing, snapshot.date)
+    except DigestError as e:
+        return f"a snapshot that cannot be read ({e})"
+    if old is None or old.source.kind == snapshot.source.kind:
+        return None
+    return f"{old.source.kind or 'unknown'} data ({len(old.entries)} papers)"
 
 
 def digest_for(config, day=None, *, history=None):

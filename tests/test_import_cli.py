@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 from conftest import HF_DAILY, PAGE_TEXT, hf_files, tree_hash
 
@@ -118,6 +119,62 @@ def test_missing_file_is_a_one_line_error(run, tmp_path):
 
 def test_page_captures_import_with_the_day_from_the_file_name(run):
     result = run("import", *sorted(PAGE_TEXT.glob("*.txt")))
-    assert "57 papers, hf-daily 2025-08-19" in result.stdout
-    assert "63 papers, hf-daily 2025-10-28" in result.stdout
-    assert "49 papers, hf-daily 2026-02-05" in result.stdout
+    assert "57 papers, hf-papers-page 2025-08-19" in result.stdout
+    assert "63 papers, hf-papers-page 2025-10-28" in result.stdout
+    assert "49 papers, hf-papers-page 2026-02-05" in result.stdout
+
+
+# -- no import silently replaces another source's data (issue 9) ----------------------
+
+# The API's list of the day of a page capture: a verbatim copy of
+# ../shared/fixtures/hf-archive/2025-10-28.json (the whole archive is not vendored).
+API_OCT_28 = Path(__file__).parent / "fixtures" / "hf-archive-2025-10-28.json"
+
+
+def api_ids():
+    """The arXiv ids of the API's list of Oct 28, read from the raw archive file"""
+    return [item["paper"]["id"] for item in json.loads(API_OCT_28.read_text())]
+
+
+def stored_ids(data_dir, listing, day):
+    data = json.loads((data_dir / "snapshots" / listing / f"{day}.json").read_text())
+    return [e["id"] for e in data["entries"]]
+
+
+def test_a_capture_onto_a_day_the_api_filled_leaves_the_api_entries_in_place(run):
+    run("import", API_OCT_28)
+    api = (run.data_dir / "snapshots" / "hf-daily" / "2025-10-28.json").read_bytes()
+    result = run("import", PAGE_TEXT / "2025-10-28.txt")
+    assert "63 papers, hf-papers-page 2025-10-28 (stored" in result.stdout
+    assert (run.data_dir / "snapshots" / "hf-daily" / "2025-10-28.json").read_bytes() == api
+    assert stored_ids(run.data_dir, "hf-daily", "2025-10-28") == api_ids()
+    assert len(api_ids()) == 23
+
+
+def test_a_capture_under_the_api_listing_is_refused_without_replace(run):
+    run("import", API_OCT_28)
+    before = tree_hash(run.data_dir)
+    result = run("import", "--listing", "hf-daily", PAGE_TEXT / "2025-10-28.txt", expect=3)
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert "hf-daily 2025-10-28 already holds hf-json data (23 papers)" in line
+    assert "--replace" in line
+    assert tree_hash(run.data_dir) == before
+
+
+def test_replace_says_what_it_replaced(run):
+    run("import", API_OCT_28)
+    result = run("import", "--listing", "hf-daily", "--replace", PAGE_TEXT / "2025-10-28.txt")
+    assert "63 papers, hf-daily 2025-10-28 (replaced hf-json data (23 papers) in" in result.stdout
+    assert stored_ids(run.data_dir, "hf-daily", "2025-10-28") == [None] * 63
+
+
+def test_the_api_list_over_a_capture_is_refused_too(run):
+    run("import", "--listing", "hf-daily", PAGE_TEXT / "2025-10-28.txt")
+    result = run("import", API_OCT_28, expect=3)
+    assert "already holds page-text data (63 papers)" in result.stderr
+
+
+def test_the_same_kind_of_source_still_replaces_its_day(run):
+    run("import", API_OCT_28)
+    result = run("import", API_OCT_28)
+    assert "23 papers, hf-daily 2025-10-28 (replaced " in result.stdout

@@ -386,3 +386,68 @@ def test_arbitrary_text_raises_only_input_error(text, year):
 )
 def test_page_shaped_text_raises_only_input_error(lines, line_end, year):
     _only_input_errors(line_end.join(lines), year)
+
+
+# -- the page's chrome as other page versions and copies show it (issue 9) ----------
+
+# Banner wordings of other page versions; each is one line of chrome, never a paper.
+BANNERS = [
+    "Get trending papers in your email inbox!",
+    "Get trending papers in your email inbox once a day!",
+    "Get trending papers in your inbox!",
+    "Get the trending papers in your email inbox",
+]
+
+
+def header_with_banner(day, text, banner):
+    month, mday = HEADER_DAY[day]
+    return f"new\n\n{banner}\n\nSubscribe\n\nDaily Papers\n\nbyAK and the research community\n\n" \
+           f"{_mon(month)} {mday}\n\n" + body(day, text)
+
+
+@pytest.mark.parametrize("day", DAYS)
+@pytest.mark.parametrize("banner", BANNERS)
+def test_banner_worded_differently_is_chrome(day, banner):
+    copied = parse_fixture(day, header_with_banner(day, read_fixture(day), banner))
+    assert copied.entries == parse_fixture(day).entries
+    assert copied.header_day == HEADER_DAY[day]
+
+
+@pytest.mark.parametrize("day", DAYS)
+@pytest.mark.parametrize("banner", BANNERS)
+def test_subscribe_glued_to_the_first_title(day, banner):
+    text = read_fixture(day)
+    # The real header down to the banner, then the button's text glued to the first title.
+    copied = text[:text.index("Get trending")] + banner + "\n\nSubscribe" + body(day, text)
+    capture = parse_fixture(day, copied)
+    assert capture.entries == parse_fixture(day).entries
+    assert capture.entries[0].title == FIRST_TITLE[day]
+
+
+@pytest.mark.parametrize("day", DAYS)
+def test_chrome_in_another_order_and_spelling(day):
+    month, mday = HEADER_DAY[day]
+    text = read_fixture(day)
+    copied = (f"Daily Papers\nby AK and the research community\n{_mon(month)} {mday}\n"
+              f"Get trending papers in your inbox!Subscribe" + body(day, text))
+    capture = parse_fixture(day, copied)
+    assert capture.entries == parse_fixture(day).entries
+    assert capture.header_day == HEADER_DAY[day]
+
+
+@pytest.mark.parametrize("day", DAYS)
+def test_banner_between_papers_is_not_a_paper(day):
+    text = read_fixture(day)
+    original = parse_fixture(day)
+    # Where the second paper starts in the real capture, the banner and a glued button.
+    second = text.index(original.entries[1].title)
+    copied = (text[:second] + "Get trending papers in your email inbox once a day!\n\nSubscribe"
+              + text[second:])
+    capture = parse_fixture(day, copied)
+    assert capture.entries == original.entries
+    assert not any("inbox" in e.title or "Subscribe" in e.title for e in capture.entries)
+
+
+def test_a_title_that_merely_starts_like_chrome_is_kept():
+    capture = parse_page_text("Subscribers Matter: A Study\n\nA long abstract. " + "x" * 400, year=2025)
+    assert capture.entries[0].title == "Subscribers Matter: A Study"

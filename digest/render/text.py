@@ -79,6 +79,7 @@ LISTING_NAMES = {
     "hf-daily": "Hugging Face Daily Papers",
     "hf-daily-recent": "Hugging Face Daily Papers",
     "hf-trending": "Hugging Face trending papers",
+    "hf-papers-page": "Hugging Face papers page",
 }
 
 

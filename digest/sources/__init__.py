@@ -12,6 +12,9 @@ from digest.sources import hf
 
 FORMATS = ("auto", "hf-json", "page-text", "snapshot", "arxiv-rss")
 DEFAULT_LISTING = "hf-daily"
+# Page captures get a listing of their own: a capture is not the API's list, and storing it
+# under hf-daily would replace the API's snapshot of that day (docs/commands.md).
+PAGE_LISTING = "hf-papers-page"
 _DAY_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 
 
@@ -146,7 +149,7 @@ def _from_page_text(text, *, listing, day, source):
         month, mday = capture.header_day
         warnings = (f"{source.file}: header says {dt.date(2000, month, mday):%b} {mday}, importing as {day}",)
     snapshot = Snapshot(
-        listing=listing or DEFAULT_LISTING,
+        listing=listing or PAGE_LISTING,
         date=day,
         entries=capture.entries,
         source=Source(kind="page-text", url=source.url, file=source.file),

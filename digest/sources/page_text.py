@@ -26,17 +26,22 @@ _DATE = re.compile(rf"^({_MONTH}) (\d{{1,2}})(?:, (\d{{4}}))?(?: (\d{{1,9}}))?$"
 _DATE_SHAPED = re.compile(r"^\w+ \d+(?:, \d+)?(?: \d+)?$")
 _HEADER_DAY = re.compile(rf"^({_MONTH}) (\d{{1,2}})")
 
-# Banner lines above the papers, longest first so one never hides another's prefix.
-_BANNER = (
-    "Get trending papers in your email inbox!",
-    "byAK and the research community",
-    "Daily Papers",
-    "Subscribe",
+# The page's chrome: the parts of the banner above the papers, worded differently
+# between page versions ("Get trending papers in your email inbox!", "... once a day!",
+# "by AK" with or without a space) and glued to each other or to the first title when
+# a copy drops the line breaks ("SubscribeGenerative Marginalization Models").
+_CHROME = re.compile(
+    r"(?:(?:Get|Receive|Sign up for)\b[^\n]{0,80}?\binbox\b(?: once a day| every day| daily)?[!.]?"
+    # The button glues to any first title ("SubscribeiTransformer: ..."), but not to
+    # the endings that make another word ("Subscribers", "Subscribed").
+    r"|Subscribe(?!(?:s|d|rs?|ing)\b)"
+    r"|(?:Hugging Face )?Daily Papers"
+    r"|by ?AK and the research community)",
+    re.IGNORECASE,
 )
-# The "new" badge is a common word, so it counts as header only when nothing else
-# or another header part follows it (a first title may start with "new...").
+# The "new" badge is a common word, so it counts as chrome only when nothing else
+# or more chrome follows it (a first title may start with "new...").
 _BADGE = "new"
-
 # Titles are one short line; abstracts are paragraphs (over 1,300 characters in
 # every fixture). The longest arXiv titles stay well under this many characters.
 TITLE_MAX = 300
@@ -92,40 +97,57 @@ def _kind(line):
 
 
 def _split_header(lines):
-    """Strip the banner and day above the first paper, even when glued to the first title"""
-    day = None
-    for index, (number, line) in enumerate(lines):
-        rest, day = _strip_header(line)
+    """Strip the page chrome above the first paper and anywhere it stands as its own lines
+
+    Above the first paper the chrome and the day may come in any order, on their own lines
+    or glued together and to the first title. Below it, a line that is all banner (a copy
+    that repeats it, or a layout that moves it) is dropped too, and a "Subscribe" glued to
+    the title after it is cut off. A paper's own lines never match: the banner's wording is
+    specific, and the day and the badge count only inside the chrome.
+    """
+    day, kept, in_chrome = None, [], True
+    for number, line in lines:
+        rest, found = _strip_chrome(line) if in_chrome else (line, None)
+        if in_chrome and not kept:
+            day = day or found
+        if not in_chrome and _is_chrome_line(line):
+            rest, in_chrome = "", True
         if rest:
-            return day, [(number, rest), *lines[index + 1:]]
-        if day:
-            return day, lines[index + 1:]
-    return day, []
+            kept.append((number, rest))
+            in_chrome = False
+    return day, kept
 
 
-def _strip_header(line):
-    """Return the line without leading header parts, and the header day if one ends them"""
-    rest = line
-    while True:
-        part = _banner_prefix(rest)
-        if part is None:
+def _is_chrome_line(line):
+    """Tell whether a whole line is banner text (not the day, not the badge alone)"""
+    rest, _ = _strip_chrome(line, day=False)
+    return not rest and line != _BADGE
+
+
+def _strip_chrome(line, *, day=True):
+    """Return the line without its leading chrome, and the header day if the chrome holds one"""
+    rest, found = line, None
+    while rest:
+        match = _CHROME.match(rest)
+        if match:
+            rest = rest[match.end():].lstrip()
+            continue
+        if _is_badge(rest):
+            rest = rest[len(_BADGE):].lstrip()
+            continue
+        shown, after = _header_day_prefix(rest) if day and not found else (None, rest)
+        if shown is None:
             break
-        rest = rest[len(part):].lstrip()
-    day, rest = _header_day_prefix(rest)
-    return rest, day
+        found, rest = shown, after
+    return rest, found
 
 
-def _banner_prefix(text):
-    """Return the banner part text starts with, or None"""
-    for part in _BANNER:
-        if text.startswith(part):
-            return part
-    after_badge = text[len(_BADGE):].lstrip()
-    if text.startswith(_BADGE) and (
-        not after_badge or after_badge.startswith((*_BANNER, _BADGE)) or _header_day_prefix(after_badge)[0]
-    ):
-        return _BADGE
-    return None
+def _is_badge(text):
+    """Tell whether text starts with the badge "new", not with a word that begins with it"""
+    if not text.startswith(_BADGE):
+        return False
+    after = text[len(_BADGE):].lstrip()
+    return not after or bool(_CHROME.match(after)) or after.startswith(_BADGE) or _header_day_prefix(after)[0]
 
 
 def _header_day_prefix(text):
