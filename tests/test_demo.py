@@ -63,8 +63,9 @@ def test_demo_twice_gives_byte_identical_output(tmp_path):
         assert digest("demo", "--out", name, cwd=tmp_path).returncode == 0
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*")
                    if p.is_file() and ".cache" not in p.parts)
-    # 15 snapshots, 8 days of Markdown and JSON, the latest day's email (.eml and .html), the site.
-    assert len([f for f in files if f.parts[0] != "site"]) == 15 + 8 * 2 + 2
+    # 15 snapshots and data/.gitignore, 8 days of Markdown and JSON, the latest day's email
+    # (.eml and .html), the site.
+    assert len([f for f in files if f.parts[0] != "site"]) == 15 + 1 + 8 * 2 + 2
     assert len([f for f in files if f.parts[0] == "site"]) > 200
     for rel in files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
