@@ -362,7 +362,8 @@ def test_the_build_state_is_cached_and_keyed_by_the_code():
     cache = next(s for s in steps if s.get("uses", "").startswith("actions/cache@"))
     # restored before `digest run` builds, saved (post step) after it
     assert names.index(cache["name"]) < names.index("digest run")
-    assert cache["with"]["path"] == "site"
+    # the site and the data folder's cache, whose key the restored manifest is checked with
+    assert cache["with"]["path"].split() == ["site", "data/.cache"]
     code = "hashFiles('digest/**', 'templates/**', 'pyproject.toml')"
     key, restore = cache["with"]["key"], cache["with"]["restore-keys"].strip().splitlines()
     # a new entry each run; restored only from a run of the same code (a code change: full build)
@@ -392,10 +393,13 @@ def test_a_second_day_with_the_restored_build_is_an_update(tmp_path, cert, pytho
         cold = site_report(logs)
         assert "updated" not in cold and "search indexed" in cold
         # what actions/cache saves after the job and restores into the next run's checkout
-        saved = tmp_path / "cache" / "site"
-        shutil.copytree(work / "site", saved)
+        cache = next(s for s in workflow["jobs"]["run"]["steps"] if s.get("uses", "").startswith("actions/cache@"))
+        cached = cache["with"]["path"].split()
+        for path in cached:
+            shutil.copytree(work / path, tmp_path / "cache" / path)
         work = fork.checkout()
-        shutil.copytree(saved, work / "site")
+        for path in cached:
+            shutil.copytree(tmp_path / "cache" / path, work / path)
         (tmp_path / "second").mkdir()
         outputs, logs, _ = run_steps(workflow, "run", work, known_values(RUN_DAY), base_env, tmp_path / "second")
         warm = site_report(logs)
