@@ -63,20 +63,20 @@ def build(data, out, search):
 
 
 def bench_size(label, days, papers, keep):
+    """Yield each row as it is measured (a long run shows its figures as it goes)"""
     data, one_day, _, tmp = prepare(days, papers, 1, keep)
-    rows = []
     work = Path(tempfile.mkdtemp(prefix=f"digest-scale-{label}-"))
     try:
         for search in (False, True):
             out = work / ("site-search" if search else "site")
             run, pages, files, updated = build(data, out, search)
-            rows.append((label, "full", search, run.wall, run.rss_mb, files, pages, updated))
+            yield label, "full", search, run.wall, run.rss_mb, files, pages, updated
         measure(digest_cmd(data, "import", one_day), cwd=ROOT)
         try:
             for search in (False, True):
                 out = work / ("site-search" if search else "site")
                 run, pages, files, updated = build(data, out, search)
-                rows.append((label, "one more day", search, run.wall, run.rss_mb, files, pages, updated))
+                yield label, "one more day", search, run.wall, run.rss_mb, files, pages, updated
         finally:
             for stored in (Path(data) / "snapshots").glob(f"*/{one_day.name}"):
                 stored.unlink()
@@ -84,7 +84,6 @@ def bench_size(label, days, papers, keep):
         shutil.rmtree(work, ignore_errors=True)
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
-    return rows
 
 
 def verdict(label, step, search, wall, rss):
