@@ -9,11 +9,10 @@ import datetime as dt
 import pytest
 from playwright.sync_api import sync_playwright
 
-from conftest import ROOT
+from conftest import HF_DAILY, ROOT
 from digest.config import Config, EmailSettings
-from digest.demo import SAMPLE
 from digest.history import load_history
-from digest.pipeline import digest_for
+from digest.pipeline import digest_for, import_files
 from digest.render.email import EmailRenderer, Subscriber
 from digest.store import Store
 
@@ -26,8 +25,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 @pytest.fixture(scope="module")
 def html(tmp_path_factory):
     store = Store(tmp_path_factory.mktemp("data"))
-    for path in sorted(SAMPLE.glob("*/*.json")):
-        store.save(store.load_path(path))
+    # The week the demo's sample was once made of (the sample is now a replayed December week).
+    import_files(store, [HF_DAILY / f"2026-08-{d}.json" for d in ("13", "14", "17", "18", "19", "20")])
     config = Config(data_dir=store.root, title="Daily Papers", email=EmailSettings(
         from_address="papers@digest.example.org", base_url="https://example.org/papers",
         unsubscribe_mailto="unsubscribe@digest.example.org"))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import HF_DAILY, ROOT
 from digest.config import load_config
 from digest.errors import LedgerError, SmtpConnectError
 from digest.mail import Ledger, send_digest
@@ -26,7 +26,8 @@ from test_email import assert_inlined
 # implicit TLS) and on the deliberately plain one; both are what these tests want.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 
-SAMPLE = sorted((ROOT / "digest" / "sample" / "hf-daily").glob("*.json"))
+# The week the demo's sample was once made of (the sample is now a replayed December week).
+SAMPLE = [HF_DAILY / f"2026-08-{d}.json" for d in ("13", "14", "17", "18", "19", "20", "21")]
 DAY = "2026-08-20"
 SALT = "test-salt-0123456789abcdef"
 ADDRESSES = ["ada@example.org", "bob@example.net", "cy@example.com", "di@example.org"]
