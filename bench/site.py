@@ -23,7 +23,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from run import IMPORT_FOLDER, CommandFailed, Row, digest_cmd, measure, prepare  # noqa: E402
+from run import CommandFailed, Row, digest_cmd, measure, prepare  # noqa: E402
 
 ROOT = BENCH.parent
 # The shared recorded data beside the checkout, else the repository's verbatim copy.
@@ -71,9 +71,9 @@ def site_rows(data, out, one_day, label):
 
 def hugo_tree(data, folder):
     """A Hugo site with one content file per page digest builds: papers, days, weeks, months"""
+    from digest.archive import iso_week, month_of
     from digest.config import Config
     from digest.incremental import collect_archive
-    from digest.archive import iso_week, month_of
 
     archive = collect_archive(Config(data_dir=Path(data)))
     shutil.rmtree(folder, ignore_errors=True)

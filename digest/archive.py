@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+
 class Paper(NamedTuple):
     """A paper as its page shows it: its latest entry and every observation"""
 
@@ -100,8 +101,10 @@ class BuildState:
     def from_json(cls, data):
         """The state saved by the last build; ValueError when it is not well-formed"""
         try:
-            days = {dt.date.fromisoformat(day): (key, tuple(seen), DayCount(int(new), int(trending)))
-                    for day, (key, seen, new, trending) in data["days"].items()}
+            days = {
+                dt.date.fromisoformat(day): (key, tuple(seen), DayCount(int(new), int(trending)))
+                for day, (key, seen, new, trending) in data["days"].items()
+            }
             papers = data["papers"]
             # Checked, not rebuilt: Known tuples are made from these lists when papers are.
             if not all(type(v) is list and len(v) == 2 and type(v[1]) is list for v in papers.values()):
@@ -115,17 +118,24 @@ class BuildState:
     def of(cls, archive):
         """The state to save after building `archive`"""
         topics = {folded: (slug, archive.topics[slug].name) for folded, slug in archive.topic_index.items()}
-        return cls(days={day: (archive.day_keys[day], archive.seen[day], archive.counts[day])
-                         for day in archive.days},
-                   papers={key: p.entry if type(p.entry) is Known else Known(p.entry.title, tuple(p.entry.keywords))
-                           for key, p in archive.papers.items()},
-                   topics=topics)
+        return cls(
+            days={day: (archive.day_keys[day], archive.seen[day], archive.counts[day]) for day in archive.days},
+            papers={
+                key: p.entry if type(p.entry) is Known else Known(p.entry.title, tuple(p.entry.keywords))
+                for key, p in archive.papers.items()
+            },
+            topics=topics,
+        )
 
     def to_json(self):
-        return {"days": {day.isoformat(): [key, list(seen), count.new, count.trending]
-                         for day, (key, seen, count) in self.days.items()},
-                "papers": self.papers,  # Known tuples: _json_default writes them as lists
-                "topics": {folded: list(v) for folded, v in self.topics.items()}}
+        return {
+            "days": {
+                day.isoformat(): [key, list(seen), count.new, count.trending]
+                for day, (key, seen, count) in self.days.items()
+            },
+            "papers": self.papers,  # Known tuples: _json_default writes them as lists
+            "topics": {folded: list(v) for folded, v in self.topics.items()},
+        }
 
 
 _UNSAFE = re.compile(r"[^a-z0-9]+")
@@ -145,7 +155,7 @@ def paper_slug(key):
     """File name of a paper page: its arXiv id ('/' made safe), else a hash and its title"""
     if not key.startswith("title:"):
         return key.replace("/", "_")
-    words = slugify(key[len("title:"):])
+    words = slugify(key[len("title:") :])
     return f"t-{_short_hash(key)}" + (f"-{words}" if words else "")
 
 

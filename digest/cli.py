@@ -78,10 +78,18 @@ class Commands(click.Group):
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="DIGEST_DATA_DIR",
-              help="Where snapshots live (default: ./data, env DIGEST_DATA_DIR).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Config file (default: ./digest.toml when present).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="DIGEST_DATA_DIR",
+    help="Where snapshots live (default: ./data, env DIGEST_DATA_DIR).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (default: ./digest.toml when present).",
+)
 @click.version_option(__version__, prog_name="digest")
 @click.pass_context
 def cli(ctx, data_dir, config_path):
@@ -100,15 +108,32 @@ def cli(ctx, data_dir, config_path):
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--listing", help="Listing to store under (default: the file's own, else hf-daily).")
 @click.option("--date", "day", type=DATE, help="Day of the snapshot (default: from the file name, else the content).")
-@click.option("--format", "fmt", type=click.Choice(["auto", "hf-json", "page-text", "snapshot", "arxiv-rss"]),
-              default="auto",
-              show_default=True, help="Input format; auto recognises it from the content.")
-@click.option("--git", "git_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="A git repository of daily HF API files: replay every committed version at its commit time.")
-@click.option("--path", "pattern", default="*.json", show_default=True,
-              help="With --git: the files to read (a git pathspec; names must be YYYY-MM-DD.json).")
-@click.option("--replace", is_flag=True,
-              help="Replace a day that holds another kind of source's data (and say what was replaced).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "hf-json", "page-text", "snapshot", "arxiv-rss"]),
+    default="auto",
+    show_default=True,
+    help="Input format; auto recognises it from the content.",
+)
+@click.option(
+    "--git",
+    "git_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A git repository of daily HF API files: replay every committed version at its commit time.",
+)
+@click.option(
+    "--path",
+    "pattern",
+    default="*.json",
+    show_default=True,
+    help="With --git: the files to read (a git pathspec; names must be YYYY-MM-DD.json).",
+)
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Replace a day that holds another kind of source's data (and say what was replaced).",
+)
 @pass_ctx
 def import_(ctx, files, listing, day, fmt, git_dir, pattern, replace):
     """Import snapshot files (HF API JSON, page captures, our own snapshots)
@@ -135,8 +160,7 @@ def import_(ctx, files, listing, day, fmt, git_dir, pattern, replace):
     try:
         if listing is not None:
             check_listing(listing)  # once, before any file: a bad name is the call's fault, not a file's
-        outcomes = import_files(Store(ctx.config.data_dir), files, fmt=fmt, listing=listing,
-                                day=day, replace=replace)
+        outcomes = import_files(Store(ctx.config.data_dir), files, fmt=fmt, listing=listing, day=day, replace=replace)
     except DigestError as e:
         raise fail(e) from e
     failed = 0
@@ -162,14 +186,21 @@ def _import_git(ctx, git_dir, pattern, files):
     if files:
         raise click.UsageError("--git reads the repository: give no files with it")
     try:
-        result = import_git(Store(ctx.config.data_dir), ctx.config.fetch, git_dir, pattern,
-                            progress=lambda line: click.echo(line, err=True))
+        result = import_git(
+            Store(ctx.config.data_dir),
+            ctx.config.fetch,
+            git_dir,
+            pattern,
+            progress=lambda line: click.echo(line, err=True),
+        )
     except DigestError as e:
         raise fail(e) from e
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(f"{git_dir}: {result.commits} commits, {result.versions} file versions replayed, "
-               f"{result.written} snapshot files written")
+    click.echo(
+        f"{git_dir}: {result.commits} commits, {result.versions} file versions replayed, "
+        f"{result.written} snapshot files written"
+    )
 
 
 @cli.command()
@@ -199,8 +230,12 @@ def diff(ctx, day, as_json):
 
 @cli.command()
 @click.option("--date", "day", type=DATE, help="Day to render (default: the latest stored day).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of standard output.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
 @pass_ctx
 def markdown(ctx, day, output):
     """Write the day's digest as Markdown
@@ -224,8 +259,13 @@ def markdown(ctx, day, output):
 
 
 @cli.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("digest-demo"),
-              show_default=True, help="Folder to write the demo into.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("digest-demo"),
+    show_default=True,
+    help="Folder to write the demo into.",
+)
 def demo(out):
     """Build the demo from the bundled sample history, offline
 
@@ -249,10 +289,13 @@ def demo(out):
 
 
 @cli.command()
-@click.option("--date", "day", type=DATE,
-              help="The run's day: the newest list day to fetch (default: today, UTC).")
-@click.option("--listing", "listings", multiple=True,
-              help="Listing to fetch (repeatable; default: [fetch] listings in digest.toml).")
+@click.option("--date", "day", type=DATE, help="The run's day: the newest list day to fetch (default: today, UTC).")
+@click.option(
+    "--listing",
+    "listings",
+    multiple=True,
+    help="Listing to fetch (repeatable; default: [fetch] listings in digest.toml).",
+)
 @pass_ctx
 def fetch(ctx, day, listings):
     """Fetch today's listings, missed days and the recent window into the store
@@ -265,15 +308,14 @@ def fetch(ctx, day, listings):
 
     from digest.fetch import fetch as fetch_listings
     from digest.fetch import fetch_settings
-    from digest.store import Store
-
     from digest.models import check_listing
+    from digest.store import Store
 
     try:
         for listing in listings:
             check_listing(listing)
         settings = fetch_settings(ctx.config.fetch)
-        day = day or dt.datetime.now(dt.timezone.utc).date()
+        day = day or dt.datetime.now(dt.UTC).date()
         report = fetch_listings(Store(ctx.config.data_dir), settings, day, listings=listings or None)
     except DigestError as e:
         raise fail(e) from e
@@ -298,8 +340,13 @@ def fetch(ctx, day, listings):
 
 @cli.command()
 @click.option("--date", "day", type=DATE, help="Day to render (default: the latest stored day).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("digest-email"),
-              show_default=True, help="Folder to write <date>/<subscriber>.eml and .html into.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("digest-email"),
+    show_default=True,
+    help="Folder to write <date>/<subscriber>.eml and .html into.",
+)
 @pass_ctx
 def email(ctx, day, out):
     """Render the day's email as .eml files, with an .html preview beside each
@@ -318,16 +365,22 @@ def email(ctx, day, out):
     except DigestError as e:
         raise fail(e) from e
     for w in written:
-        click.echo(f"{w.eml}  {w.subject}" if w.eml else
-                   f"skipped #{w.subscriber.position}: nothing matches the subscriber's filters")
+        click.echo(
+            f"{w.eml}  {w.subject}"
+            if w.eml
+            else f"skipped #{w.subscriber.position}: nothing matches the subscriber's filters"
+        )
 
 
 @cli.command()
 @click.option("--date", "day", type=DATE, help="Day to send (default: the latest stored day).")
 @click.option("--dry-run", is_flag=True, help="Print who would receive what; connect to nothing, send nothing.")
-@click.option("--resend-unconfirmed", is_flag=True,
-              help="Also send again the messages an earlier run was stopped in the middle of (the server may "
-                   "have them: their readers may get two).")
+@click.option(
+    "--resend-unconfirmed",
+    is_flag=True,
+    help="Also send again the messages an earlier run was stopped in the middle of (the server may "
+    "have them: their readers may get two).",
+)
 @pass_ctx
 def send(ctx, day, dry_run, resend_unconfirmed):
     """Send the day's email to every subscriber over SMTP, each exactly once
@@ -342,25 +395,40 @@ def send(ctx, day, dry_run, resend_unconfirmed):
     from digest.mail import send_digest
 
     try:
-        report = send_digest(ctx.config, day, dry_run=dry_run, progress=click.echo,
-                             resend_unconfirmed=resend_unconfirmed)
+        report = send_digest(
+            ctx.config, day, dry_run=dry_run, progress=click.echo, resend_unconfirmed=resend_unconfirmed
+        )
     except DigestError as e:
         raise fail(e) from e
     click.echo(report.summary())
-    error = report.delivery_error(hint=" (see UNCONFIRMED above)" if not report.count("failed")
-                                  else " (see FAILED above)")
+    error = report.delivery_error(
+        hint=" (see UNCONFIRMED above)" if not report.count("failed") else " (see FAILED above)"
+    )
     if error:
         raise fail(error)
+
+
 # --- site and feeds -------------------------------------------------------------------
 
 
 @cli.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("site"), show_default=True,
-              help="Folder to build the site into (created; only files that changed are rewritten).")
-@click.option("--base-url", help="Absolute URL the site is published at, for canonical links, feeds and the "
-              "sitemap (default: [site] base_url in the config).")
-@click.option("--search/--no-search", default=None,
-              help="Build the static search index with pagefind (default: [site] search, on).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("site"),
+    show_default=True,
+    help="Folder to build the site into (created; only files that changed are rewritten).",
+)
+@click.option(
+    "--base-url",
+    help="Absolute URL the site is published at, for canonical links, feeds and the "
+    "sitemap (default: [site] base_url in the config).",
+)
+@click.option(
+    "--search/--no-search",
+    default=None,
+    help="Build the static search index with pagefind (default: [site] search, on).",
+)
 @pass_ctx
 def build(ctx, out, base_url, search):
     """Build the static site and its feeds from every stored day
@@ -378,17 +446,30 @@ def build(ctx, out, base_url, search):
         raise fail(FileSystemError.of(e, within=out)) from e
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(f"Built {result.pages} pages ({result.days} days, {result.papers} papers) in {result.out}: "
-               f"{len(result.written)} files written, {result.files - len(result.written)} unchanged, "
-               f"{len(result.removed)} removed{', updated' if result.updated else ''}"
-               f"{', search indexed' if result.indexed else ''}")
+    click.echo(
+        f"Built {result.pages} pages ({result.days} days, {result.papers} papers) in {result.out}: "
+        f"{len(result.written)} files written, {result.files - len(result.written)} unchanged, "
+        f"{len(result.removed)} removed{', updated' if result.updated else ''}"
+        f"{', search indexed' if result.indexed else ''}"
+    )
 
 
 @cli.command()
-@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("site"),
-              show_default=True, help="The built site to serve.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
-              help="Port on 127.0.0.1 (0 picks a free one).")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("site"),
+    show_default=True,
+    help="The built site to serve.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port on 127.0.0.1 (0 picks a free one).",
+)
 def serve(folder, port):
     """Preview the built site on 127.0.0.1 (Ctrl-C stops)
 
@@ -416,11 +497,20 @@ def serve(folder, port):
 
 @cli.command("run")
 @click.option("--date", "day", type=DATE, help="The run's day (default: today, UTC); for backfills.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("site"), show_default=True,
-              help="Folder to build the site into.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("site"),
+    show_default=True,
+    help="Folder to build the site into.",
+)
 @click.option("--base-url", help="Absolute URL the site is published at (default: [site] base_url).")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the report as one JSON object (with the papers the edition announces).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the report as one JSON object (with the papers the edition announces).",
+)
 @pass_ctx
 def run_(ctx, day, out, base_url, as_json):
     """Fetch, build the site and feeds, and send the email: the daily job, with a report

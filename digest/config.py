@@ -119,8 +119,9 @@ class SiteSettings:
         if not safe_url(self.base_url):
             raise ConfigError(f"[site] base_url {self.base_url!r} is not an absolute http(s) URL")
         url = self.subscribe_url
-        if url is not None and not (safe_url(url) or (url.startswith("mailto:") and "@" in url
-                                                      and not any(c in url for c in " <>\"\n"))):
+        if url is not None and not (
+            safe_url(url) or (url.startswith("mailto:") and "@" in url and not any(c in url for c in ' <>"\n'))
+        ):
             raise ConfigError(f"[site] subscribe_url {url!r} should be an http(s) link or a mailto: address")
         if self.feed_items < 1:
             raise ConfigError("[site] feed_items must be at least 1")
@@ -130,8 +131,10 @@ class SiteSettings:
             if not name.strip():
                 raise ConfigError(f"[site] listing_names: the name of {listing!r} is empty")
         if self.site_id is not None and not SITE_ID.fullmatch(self.site_id):
-            raise ConfigError(f"[site] site_id {self.site_id!r} should be letters, digits and . _ ~ - / : only"
-                              " (like 'github.com/you/digest')")
+            raise ConfigError(
+                f"[site] site_id {self.site_id!r} should be letters, digits and . _ ~ - / : only"
+                " (like 'github.com/you/digest')"
+            )
 
 
 # Each [table] of digest.toml and the settings class that reads it. A new section is a
@@ -182,7 +185,7 @@ def load_config(path=None, data_dir=None, env=None):
     if data_dir is None:
         data_dir = env.get("DIGEST_DATA_DIR") or None
     if data_dir is None and "data_dir" in raw:
-        data_dir = (source.parent / _typed(raw, "data_dir", str, where))
+        data_dir = source.parent / _typed(raw, "data_dir", str, where)
     sections = {name: _section(raw, name, cls, where) for name, cls in SECTIONS.items()}
     repository = env.get("GITHUB_REPOSITORY")
     if sections["site"].site_id is None and repository and SITE_ID.fullmatch(repository):
@@ -228,7 +231,7 @@ def _setting(table, f, where):
     elif f.type == "dict[str, str]":
         value = table[f.name]
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise ConfigError(f"{where}: {f.name} should be a table of strings (like {{\"hf-daily\" = \"...\"}})")
+            raise ConfigError(f'{where}: {f.name} should be a table of strings (like {{"hf-daily" = "..."}})')
         return dict(value)
     elif f.type.startswith("tuple[str"):
         value = table[f.name]

@@ -66,12 +66,18 @@ def _demo_email(config, history, day, folder):
     from digest.config import EmailSettings
     from digest.render.email import EmailRenderer, Subscriber
 
-    config = replace(config, email=EmailSettings(
-        from_address="digest@example.org", base_url="https://example.org/digest",
-        unsubscribe_mailto="unsubscribe@example.org"))
+    config = replace(
+        config,
+        email=EmailSettings(
+            from_address="digest@example.org",
+            base_url="https://example.org/digest",
+            unsubscribe_mailto="unsubscribe@example.org",
+        ),
+    )
     # No salt: the demo's Message-ID must not depend on the environment.
     message = EmailRenderer(digest_for(config, day, history=history), config, salt=None).render(
-        Subscriber("reader@example.org", name="Demo Reader"))
+        Subscriber("reader@example.org", name="Demo Reader")
+    )
     eml, html = folder / f"{day}.eml", folder / f"{day}.html"
     write_atomic(eml, message.data)
     write_atomic(html, message.html)

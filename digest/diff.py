@@ -32,22 +32,30 @@ def make_digest(day, history, today, previous, trending, top_items, load=None):
     # A paper on several listings shows its best-ranked entry among those that know its
     # upvotes: an arXiv listing knows no upvotes and no AI summary. Its own list beats a
     # re-observation of it.
-    best = {key: min(items, key=lambda i: (i.entry.upvotes is None, i.listing.endswith(RECENT_SUFFIX),
-                                           i.entry.rank, i.listing))
-            for key, items in seen.items()}
+    best = {
+        key: min(
+            items, key=lambda i: (i.entry.upvotes is None, i.listing.endswith(RECENT_SUFFIX), i.entry.rank, i.listing)
+        )
+        for key, items in seen.items()
+    }
     by_place = sorted(best.values(), key=lambda i: (i.listing, i.entry.rank, i.key))
 
     new = tuple(_announced(i, history) for i in by_place if history.first_seen(i.key) == day)
     new += _late_unseen(day, history, seen, load)
     new_keys = {i.key for i in new}
-    trends = [t for key, items in seen.items() if key not in new_keys
-              if (t := _trend(day, history, best[key], items, previous, trending))]
+    trends = [
+        t
+        for key, items in seen.items()
+        if key not in new_keys
+        if (t := _trend(day, history, best[key], items, previous, trending))
+    ]
     trends.sort(key=lambda t: (-t.score, -(t.item.entry.upvotes or 0), t.item.key))
     returning, dropped = _comings_and_goings(day, history, today, previous)
     # Top is the day's own papers: a re-observation of earlier lists belongs on the week page.
     own = [i for i in best.values() if not i.listing.endswith(RECENT_SUFFIX)]
-    top = sorted(own, key=lambda i: (-(i.entry.upvotes if i.entry.upvotes is not None else -1),
-                                     i.entry.rank, i.listing, i.key))
+    top = sorted(
+        own, key=lambda i: (-(i.entry.upvotes if i.entry.upvotes is not None else -1), i.entry.rank, i.listing, i.key)
+    )
     return Digest(
         date=day,
         listings=tuple(sorted(today)),
@@ -71,8 +79,9 @@ def _announced(item, history):
 
 def _late_unseen(day, history, seen, load):
     """Items announced on `day` from earlier lists that no snapshot of `day` shows, in list order"""
-    wanted = sorted((a.listing, a.list_day, key) for key, a in (history.late or {}).items()
-                    if a.day == day and key not in seen)
+    wanted = sorted(
+        (a.listing, a.list_day, key) for key, a in (history.late or {}).items() if a.day == day and key not in seen
+    )
     if not wanted or load is None:
         return ()
     found = []
@@ -115,11 +124,14 @@ def _trend(day, history, item, items, previous, settings):
     if not (real_gain or real_climb):
         return None
     # Days on a published list: a re-observation of a list is not another day on it.
-    days_on = len({o.day for o in history.observations[item.key]
-                   if o.day <= day and not o.listing.endswith(RECENT_SUFFIX)})
-    score = (settings.upvote_weight * (gain / gap if real_gain else 0)
-             + settings.rank_weight * (climb / climb_gap if real_climb else 0)
-             + settings.persistence_weight * (days_on - 1))
+    days_on = len(
+        {o.day for o in history.observations[item.key] if o.day <= day and not o.listing.endswith(RECENT_SUFFIX)}
+    )
+    score = (
+        settings.upvote_weight * (gain / gap if real_gain else 0)
+        + settings.rank_weight * (climb / climb_gap if real_climb else 0)
+        + settings.persistence_weight * (days_on - 1)
+    )
     if score < settings.min_score:
         return None
     reasons = []
@@ -130,8 +142,14 @@ def _trend(day, history, item, items, previous, settings):
         reasons.append(f"up {climb} {'place' if climb == 1 else 'places'} on {climb_listing}")
     if days_on > 1:
         reasons.append(f"{_ordinal(days_on)} day on the list")
-    return Trend(item=item, score=round(score, 2), reasons=tuple(reasons), upvote_gain=gain if real_gain else None,
-                 rank_climb=climb if real_climb else None, days_seen=days_on)
+    return Trend(
+        item=item,
+        score=round(score, 2),
+        reasons=tuple(reasons),
+        upvote_gain=gain if real_gain else None,
+        rank_climb=climb if real_climb else None,
+        days_seen=days_on,
+    )
 
 
 def _comings_and_goings(day, history, today, previous):
@@ -152,8 +170,7 @@ def _comings_and_goings(day, history, today, previous):
             keys_now.add(key)
             if key not in keys_before and history.first_seen(key) < day:
                 returning.append(Item(key, listing, entry))
-        dropped.extend(Item(history.key_of(e), listing, e) for e in before.entries
-                       if history.key_of(e) not in keys_now)
+        dropped.extend(Item(history.key_of(e), listing, e) for e in before.entries if history.key_of(e) not in keys_now)
     return _unique(returning), _unique(dropped)
 
 

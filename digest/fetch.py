@@ -113,11 +113,17 @@ def listing_kind(name):
 def make_client(settings, **kwargs):
     """The shared client, with each source host's minimum interval"""
     policy = Policy(
-        connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout,
-        retries=settings.retries, backoff=settings.backoff, max_backoff=settings.max_backoff,
-        max_retry_after=settings.max_retry_after, max_response_bytes=settings.max_response_bytes,
-        request_deadline=settings.request_deadline, fetch_deadline=settings.fetch_deadline,
-        max_redirects=settings.max_redirects, redirect_origins=settings.redirect_origins,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        retries=settings.retries,
+        backoff=settings.backoff,
+        max_backoff=settings.max_backoff,
+        max_retry_after=settings.max_retry_after,
+        max_response_bytes=settings.max_response_bytes,
+        request_deadline=settings.request_deadline,
+        fetch_deadline=settings.fetch_deadline,
+        max_redirects=settings.max_redirects,
+        redirect_origins=settings.redirect_origins,
     )
     intervals = {host_of(settings.hf_base_url): settings.hf_min_interval}
     arxiv_host = host_of(settings.arxiv_base_url)
@@ -134,7 +140,7 @@ def fetch(store, settings, day, *, listings=None, client=None, now=None):
     listings = tuple(dict.fromkeys(listings or settings.listings))
     for name in listings:
         listing_kind(name)
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     fetched_at = now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
     skipped = {name: why for name in listings if (why := past_day_skip(name, day, now.date()))}
     own_client = client is None
@@ -146,8 +152,10 @@ def fetch(store, settings, day, *, listings=None, client=None, now=None):
                 groups.setdefault(_host_for(name, settings), []).append(name)
         plans = {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:
-            futures = {host: pool.submit(_fetch_group, store, settings, client, day, names, fetched_at)
-                       for host, names in groups.items()}
+            futures = {
+                host: pool.submit(_fetch_group, store, settings, client, day, names, fetched_at)
+                for host, names in groups.items()
+            }
             for future in futures.values():
                 plans.update(future.result())
         retries = tuple(client.pauses)
@@ -216,8 +224,7 @@ def _plan_dated(store, settings, client, day, name, fetched_at, notes):
     window = [day - dt.timedelta(days=n) for n in range(settings.window_days, 0, -1)]
     catch_up = [day - dt.timedelta(days=n) for n in range(settings.catch_up_days, 0, -1)]
     stored = {d: store.load(name, d) for d in sorted(set(window) | set(catch_up))}
-    wanted = sorted({d for d in window if stored[d] is not None}
-                    | {d for d in catch_up if stored[d] is None} | {day})
+    wanted = sorted({d for d in window if stored[d] is not None} | {d for d in catch_up if stored[d] is None} | {day})
     fresh = {d: _hf_list(settings, client, name, d, {"date": d.isoformat()}, fetched_at, notes) for d in wanted}
 
     plan = []
@@ -251,8 +258,12 @@ def _with_late_additions(before, fresh, day):
         return None
     offset = len(before.entries)
     added = tuple(dataclasses.replace(e, rank=offset + i) for i, e in enumerate(late, start=1))
-    return dataclasses.replace(before, entries=before.entries + added, published_nothing=False,
-                               added={**before.added, **{e.key: day for e in added}})
+    return dataclasses.replace(
+        before,
+        entries=before.entries + added,
+        published_nothing=False,
+        added={**before.added, **{e.key: day for e in added}},
+    )
 
 
 def _recent(name, day, window, lists, settings, fetched_at):
@@ -269,12 +280,18 @@ def _recent(name, day, window, lists, settings, fetched_at):
                 seen.add(entry.key)
                 rows.append((-(entry.upvotes or 0), -snapshot.date.toordinal(), entry.rank, entry))
     rows.sort(key=lambda r: r[:3])
-    entries = tuple(make_entry(rank=i, title=e.title, id=e.id, upvotes=e.upvotes, comments=e.comments,
-                               github_stars=e.github_stars)
-                    for i, (*_, e) in enumerate(rows, start=1))
+    entries = tuple(
+        make_entry(rank=i, title=e.title, id=e.id, upvotes=e.upvotes, comments=e.comments, github_stars=e.github_stars)
+        for i, (*_, e) in enumerate(rows, start=1)
+    )
     return dataclasses.replace(
-        lists[0], listing=name + RECENT_SUFFIX, date=day, entries=entries, fetched_at=fetched_at,
-        published_nothing=False, window=(window[0], window[-1]),
+        lists[0],
+        listing=name + RECENT_SUFFIX,
+        date=day,
+        entries=entries,
+        fetched_at=fetched_at,
+        published_nothing=False,
+        window=(window[0], window[-1]),
         source=Source(kind="hf-json", url=_hf_endpoint(settings)),
     )
 
@@ -292,8 +309,9 @@ def _hf_list(settings, client, name, day, params, fetched_at, notes):
         body = client.get(url, params=query)
         where = f"{url}?{urllib.parse.urlencode(query)}"
         try:
-            parsed = parse_bytes(body, name=where, fmt="hf-json", listing=name, day=day,
-                                 source=Source(kind="hf-json", url=where))
+            parsed = parse_bytes(
+                body, name=where, fmt="hf-json", listing=name, day=day, source=Source(kind="hf-json", url=where)
+            )
         except InputError as e:
             raise BadResponseError(f"{where}: {e}") from None
         for entry in parsed.snapshot.entries:
@@ -304,10 +322,14 @@ def _hf_list(settings, client, name, day, params, fetched_at, notes):
         if len(parsed.snapshot.entries) < settings.page_size:
             break
     else:
-        notes.append(f"{url}?{urllib.parse.urlencode(params)}: stopped after max_pages ({settings.max_pages}) "
-                     f"full pages; kept the first {len(entries)} papers")
+        notes.append(
+            f"{url}?{urllib.parse.urlencode(params)}: stopped after max_pages ({settings.max_pages}) "
+            f"full pages; kept the first {len(entries)} papers"
+        )
     return dataclasses.replace(
-        parsed.snapshot, entries=tuple(entries), fetched_at=fetched_at,
+        parsed.snapshot,
+        entries=tuple(entries),
+        fetched_at=fetched_at,
         source=Source(kind="hf-json", url=f"{url}?{urllib.parse.urlencode(params)}"),
         published_nothing=not entries,
     )
@@ -318,8 +340,14 @@ def _arxiv(settings, client, name, fetched_at):
     url = f"{settings.arxiv_base_url.rstrip('/')}/rss/{category}"
     body = client.get(url)
     try:
-        parsed = parse_bytes(body, name=f"{category}.rss", fmt="arxiv-rss", listing=name,
-                             source=Source(kind="arxiv-rss", url=url), cross_lists=settings.arxiv_cross_lists)
+        parsed = parse_bytes(
+            body,
+            name=f"{category}.rss",
+            fmt="arxiv-rss",
+            listing=name,
+            source=Source(kind="arxiv-rss", url=url),
+            cross_lists=settings.arxiv_cross_lists,
+        )
     except InputError as e:
         raise BadResponseError(f"{url}: {e}") from None
     snapshot = dataclasses.replace(parsed.snapshot, fetched_at=fetched_at)

@@ -79,8 +79,13 @@ def import_git(store, settings, repo, pattern="*.json", progress=None):
                 where = f"{repo}@{sha[:12]}:{path}"
                 if data.strip() != b"1":
                     try:
-                        parse_bytes(data, name=where, fmt="hf-json", listing="hf-daily",
-                                    day=dt.date.fromisoformat(PurePosixPath(path).stem))
+                        parse_bytes(
+                            data,
+                            name=where,
+                            fmt="hf-json",
+                            listing="hf-daily",
+                            day=dt.date.fromisoformat(PurePosixPath(path).stem),
+                        )
                     except InputError as e:
                         warnings.append(f"{where}: skipped ({e})")
                         continue
@@ -109,13 +114,22 @@ def _commits(repo, pattern):
     """[(sha, commit time as aware UTC datetime, [changed day files])] oldest first"""
     if not repo.is_dir():
         raise InputError(f"{repo}: not a folder")
-    out = _git(repo, "log", "--reverse", "--first-parent", "--no-renames", "--format=@%H %ct",
-               "--name-status", "--", f":(glob){pattern}" if "/" in pattern or "**" in pattern else pattern)
+    out = _git(
+        repo,
+        "log",
+        "--reverse",
+        "--first-parent",
+        "--no-renames",
+        "--format=@%H %ct",
+        "--name-status",
+        "--",
+        f":(glob){pattern}" if "/" in pattern or "**" in pattern else pattern,
+    )
     commits = []
     for line in out.decode("utf-8", "replace").splitlines():
         if line.startswith("@"):
             sha, stamp = line[1:].split()
-            commits.append((sha, dt.datetime.fromtimestamp(int(stamp), dt.timezone.utc), []))
+            commits.append((sha, dt.datetime.fromtimestamp(int(stamp), dt.UTC), []))
         elif line.strip() and commits:
             status, _, path = line.partition("\t")
             if status[:1] in "AM" and _DAY_FILE.match(PurePosixPath(path).name):
@@ -130,8 +144,9 @@ class _CatFile:
         self.repo = repo
 
     def __enter__(self):
-        self.proc = subprocess.Popen(["git", "-C", str(self.repo), "cat-file", "--batch"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            ["git", "-C", str(self.repo), "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
         return self
 
     def read(self, spec):

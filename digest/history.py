@@ -32,7 +32,7 @@ class History:
     damaged: tuple = ()
     # identity key -> Announcement, for papers whose edition is not their list's day (late
     # additions, caught-up days); every other paper is announced on its first observation's day.
-    late: dict = None
+    late: dict | None = None
 
     def key_of(self, entry):
         """Identity of an entry: its arXiv id, else the id its title is known by, else its title key"""

@@ -61,8 +61,17 @@ class Client:
     request starts; `default_interval` applies to the others.
     """
 
-    def __init__(self, policy=Policy(), *, intervals=None, default_interval=0.0, transport=None,
-                 sleep=time.sleep, clock=time.monotonic, jitter=random.random):
+    def __init__(
+        self,
+        policy=Policy(),
+        *,
+        intervals=None,
+        default_interval=0.0,
+        transport=None,
+        sleep=time.sleep,
+        clock=time.monotonic,
+        jitter=random.random,
+    ):
         self.policy = policy
         self.intervals = dict(intervals or {})
         self.default_interval = default_interval
@@ -75,8 +84,9 @@ class Client:
         self._origins = frozenset(_origin(o) for o in policy.redirect_origins)
         timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
         # Redirects and retries are ours (see the module docstring).
-        self._http = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport,
-                                  headers={"User-Agent": USER_AGENT})
+        self._http = httpx.Client(
+            timeout=timeout, follow_redirects=False, transport=transport, headers={"User-Agent": USER_AGENT}
+        )
 
     def close(self):
         self._http.close()
@@ -122,11 +132,15 @@ class Client:
                 raise NetworkError(f"{where}: {problem} (gave up after {tries} {'try' if tries == 1 else 'tries'})")
             pause = self._pause(attempt, retry_after)
             if pause is None:
-                raise NetworkError(f"{where}: {problem}, and Retry-After asks for {retry_after:g} s "
-                                   f"(more than max_retry_after, {self.policy.max_retry_after:g} s)")
+                raise NetworkError(
+                    f"{where}: {problem}, and Retry-After asks for {retry_after:g} s "
+                    f"(more than max_retry_after, {self.policy.max_retry_after:g} s)"
+                )
             if self.clock() + pause >= self._fetch_ends:
-                raise NetworkError(f"{where}: {problem}; no time left for a retry within fetch_deadline "
-                                   f"({self.policy.fetch_deadline:g} s)")
+                raise NetworkError(
+                    f"{where}: {problem}; no time left for a retry within fetch_deadline "
+                    f"({self.policy.fetch_deadline:g} s)"
+                )
             self.pauses.append((url, pause, problem))
             self.sleep(pause)
             attempt += 1
@@ -142,8 +156,10 @@ class Client:
                 return status, headers, body
             target = current.join(headers["location"])
             if _origin(str(target)) != _origin(str(current)) and _origin(str(target)) not in self._origins:
-                raise BadResponseError(f"{where}: redirected to {target.scheme}://{target.netloc.decode()}, "
-                                       "another host: not followed (allow it in [fetch] redirect_origins)")
+                raise BadResponseError(
+                    f"{where}: redirected to {target.scheme}://{target.netloc.decode()}, "
+                    "another host: not followed (allow it in [fetch] redirect_origins)"
+                )
             if target in seen:
                 raise BadResponseError(f"{where}: redirect loop (back to {target})")
             if len(seen) > self.policy.max_redirects:
@@ -169,15 +185,15 @@ class Client:
                 return response.status_code, response.headers, b""
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > limit:
-                raise BadResponseError(f"{url}: response of {int(declared):,} bytes is over "
-                                       f"the {limit:,} byte limit (max_response_bytes)")
+                raise BadResponseError(
+                    f"{url}: response of {int(declared):,} bytes is over the {limit:,} byte limit (max_response_bytes)"
+                )
             chunks, size = [], 0
             for chunk in response.iter_bytes():
                 self._time_left(ends)
                 size += len(chunk)
                 if size > limit:
-                    raise BadResponseError(f"{url}: response is over the {limit:,} byte limit "
-                                           "(max_response_bytes)")
+                    raise BadResponseError(f"{url}: response is over the {limit:,} byte limit (max_response_bytes)")
                 chunks.append(chunk)
             return 200, response.headers, b"".join(chunks)
 
@@ -189,7 +205,7 @@ class Client:
             return retry_after
         # Exponential backoff with jitter: between half and all of backoff * 2^attempt, so
         # clients that failed together do not come back together.
-        ceiling = min(self.policy.max_backoff, self.policy.backoff * 2 ** attempt)
+        ceiling = min(self.policy.max_backoff, self.policy.backoff * 2**attempt)
         return ceiling * (0.5 + 0.5 * self.jitter())
 
     def _wait_turn(self, url):

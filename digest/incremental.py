@@ -78,8 +78,17 @@ def _collect(config, store, state, skip):
     counts = {day: DayCount(len(d.new), len(d.trending)) for day, d in digests.items()}
     papers = _make_papers(history, latest)
     topics, topic_index = _topics(papers)
-    return Archive(days=tuple(days), digests=digests, seen=seen, papers=papers, day_keys=day_keys,
-                   counts=counts, topics=topics, topic_index=topic_index, fetched=fetched)
+    return Archive(
+        days=tuple(days),
+        digests=digests,
+        seen=seen,
+        papers=papers,
+        day_keys=day_keys,
+        counts=counts,
+        topics=topics,
+        topic_index=topic_index,
+        fetched=fetched,
+    )
 
 
 def _topics(papers):
@@ -188,8 +197,9 @@ def _compute_days(store, history, config, days, files_by_day, previous, lists):
             snapshot = lists.load(path)
             today[snapshot.listing] = snapshot
         before = {listing: previous.get(listing) for listing in today}
-        digests[day] = make_digest(day, history, today, before, config.trending, config.digest.top_items,
-                                   load=lists._list)
+        digests[day] = make_digest(
+            day, history, today, before, config.trending, config.digest.top_items, load=lists._list
+        )
         seen[day] = _latest_entries(day, today, history, latest)
         fetched[day] = tuple(sorted({s.fetched_at for s in today.values() if s.fetched_at}))
         previous.update(today)
@@ -218,9 +228,10 @@ def _make_papers(history, latest, known=None):
     observations = history.observations
     # tuple.__new__ skips the Python-level __new__ of a NamedTuple: 38,000 papers on every build.
     make = tuple.__new__
-    return {key: make(Paper, (key, slug, latest[key][1] if key in latest else make(Known, known[key]),
-                              observations[key]))
-            for slug, key in slugs.items()}
+    return {
+        key: make(Paper, (key, slug, latest[key][1] if key in latest else make(Known, known[key]), observations[key]))
+        for slug, key in slugs.items()
+    }
 
 
 def _shared_slug(keys):
@@ -236,10 +247,11 @@ def _shared_slug(keys):
 def _update_archive(store, history, config, files_by_day, day_keys, state, skip):
     """The archive computed from the last build's state and the days whose inputs changed"""
     days = tuple(history.days())
-    first = next((n for n, day in enumerate(days)
-                  if day not in state.days or state.days[day][0] != day_keys[day]), len(days))
+    first = next(
+        (n for n, day in enumerate(days) if day not in state.days or state.days[day][0] != day_keys[day]), len(days)
+    )
     # From the day before the first change: it gains a "next" link when a day is added.
-    changed = days[max(first - 1, 0):]
+    changed = days[max(first - 1, 0) :]
     # The feeds show the latest days, changed or not: their digests are computed again too.
     start = min(first - 1, _feed_start(days, state, first, max(config.site.feed_items, config.site.feed_days)))
     if start < 1:
@@ -265,27 +277,42 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip)
     now = {folded: (slug, topics[slug].name) for folded, slug in topic_index.items()}
     retopic = {f for f in now.keys() | state.topics.keys() if now.get(f) != state.topics.get(f)}
     if retopic:
-        touched |= {key for key, paper in papers.items()
-                    if any(k.casefold() in retopic for k in paper.entry.keywords)}
+        touched |= {key for key, paper in papers.items() if any(k.casefold() in retopic for k in paper.entry.keywords)}
     periods = _changed_periods(days, tuple(state.days), changed[0], touched, history)
     # A week or month shows its top papers as cards (summaries, authors, links): every paper
     # seen in a period that is built again gets its full entry.
-    shown = {key for day in days if f"week/{iso_week(day)}" in periods or f"month/{month_of(day)}" in periods
-             for key in seen[day]}
+    shown = {
+        key
+        for day in days
+        if f"week/{iso_week(day)}" in periods or f"month/{month_of(day)}" in periods
+        for key in seen[day]
+    }
     if (touched | shown) - latest.keys():
         _load_latest(lists, history, files_by_day, (touched | shown) - latest.keys(), latest)
         papers = _make_papers(history, latest, known)  # the same keywords (Known kept them): same topics
     keywords = {k.casefold() for key in touched for k in papers[key].entry.keywords}
     # Before too: a paper gone with a deleted day leaves its topics.
-    keywords |= {k.casefold() for key in touched | seen_before if key in state.papers
-                 for k in state.papers[key][1]}
+    keywords |= {k.casefold() for key in touched | seen_before if key in state.papers for k in state.papers[key][1]}
     slugs = {topic_index[f] for f in keywords | retopic if f in topic_index}
     slugs |= {state.topics[f][0] for f in keywords | retopic if f in state.topics}
-    scope = Scope(days=frozenset(changed),
-                  periods=frozenset(periods),
-                  papers=frozenset(touched), topics=frozenset(slugs & topics.keys()))
-    return Archive(days=days, digests=digests, seen=seen, papers=papers, day_keys=day_keys, counts=counts,
-                   topics=topics, topic_index=topic_index, scope=scope, fetched=fetched)
+    scope = Scope(
+        days=frozenset(changed),
+        periods=frozenset(periods),
+        papers=frozenset(touched),
+        topics=frozenset(slugs & topics.keys()),
+    )
+    return Archive(
+        days=days,
+        digests=digests,
+        seen=seen,
+        papers=papers,
+        day_keys=day_keys,
+        counts=counts,
+        topics=topics,
+        topic_index=topic_index,
+        scope=scope,
+        fetched=fetched,
+    )
 
 
 def _previous_snapshots(lists, files_by_day, day):
@@ -352,5 +379,3 @@ def _neighbours(names, name):
         return None
     n = names.index(name)
     return (names[n - 1] if n else None, names[n + 1] if n + 1 < len(names) else None)
-
-

@@ -30,8 +30,14 @@ from pathlib import Path
 
 from digest.errors import DeliveryError, EmailSetupError, LedgerError, SmtpAuthError, SmtpConnectError, SmtpTlsError
 from digest.pipeline import digest_for
-from digest.render.email import (EmailRenderer, Subscriber, check_address, check_unsubscribe, mask_address,
-                                 recipient_token)
+from digest.render.email import (
+    EmailRenderer,
+    Subscriber,
+    check_address,
+    check_unsubscribe,
+    mask_address,
+    recipient_token,
+)
 from digest.store import write_atomic
 
 LEDGER_FORMAT = "digest-sent"
@@ -74,8 +80,10 @@ def load_subscribers(config, env=None):
         except (OSError, UnicodeDecodeError) as e:
             raise EmailSetupError(f"{path}: cannot read the subscribers file ({e})") from None
         if tracked_by_git(path):
-            raise EmailSetupError(f"{path}: the subscriber list is tracked by git; keep it out of the repository"
-                                  " (git rm --cached it) and, in CI, pass it through subscribers_env")
+            raise EmailSetupError(
+                f"{path}: the subscriber list is tracked by git; keep it out of the repository"
+                " (git rm --cached it) and, in CI, pass it through subscribers_env"
+            )
         return parse_subscribers(text, str(path), settings.send_when_empty)
     return None
 
@@ -83,8 +91,11 @@ def load_subscribers(config, env=None):
 def tracked_by_git(path):
     """True when path is in a git repository's index (so it would be committed and pushed)"""
     try:
-        result = subprocess.run(["git", "-C", str(path.parent), "ls-files", "--error-unmatch", "--", path.name],
-                                capture_output=True, timeout=30)
+        result = subprocess.run(
+            ["git", "-C", str(path.parent), "ls-files", "--error-unmatch", "--", path.name],
+            capture_output=True,
+            timeout=30,
+        )
     except (OSError, subprocess.SubprocessError):
         return False  # no git: nothing to commit it with
     return result.returncode == 0
@@ -147,9 +158,16 @@ def _subscriber(item, position, where, send_when_empty):
     when_empty = item.get("send_when_empty", send_when_empty)
     if not isinstance(when_empty, bool):
         raise EmailSetupError(f"{where}: send_when_empty should be true or false")
-    return Subscriber(email=address.strip(), name=name, keywords=strings("keywords"), authors=strings("authors"),
-                      organizations=strings("organizations"), min_upvotes=min_upvotes,
-                      send_when_empty=when_empty, position=position)
+    return Subscriber(
+        email=address.strip(),
+        name=name,
+        keywords=strings("keywords"),
+        authors=strings("authors"),
+        organizations=strings("organizations"),
+        min_upvotes=min_upvotes,
+        send_when_empty=when_empty,
+        position=position,
+    )
 
 
 # -- writing .eml files -------------------------------------------------------------------
@@ -168,12 +186,15 @@ def salt_from_env(settings, env=None, required=True):
     env = os.environ if env is None else env
     salt = env.get(settings.salt_env) or None
     if salt is not None and len(salt) < MIN_SALT:
-        raise EmailSetupError(f"the environment variable {settings.salt_env} is too short to be a secret salt"
-                              f" (at least {MIN_SALT} characters)")
+        raise EmailSetupError(
+            f"the environment variable {settings.salt_env} is too short to be a secret salt"
+            f" (at least {MIN_SALT} characters)"
+        )
     if salt is None and required:
         raise EmailSetupError(
             f"the environment variable {settings.salt_env} is not set: it holds the secret salt for the sent"
-            f" ledger, and nothing is sent without it (set it to a long random string and keep it; see README)")
+            f" ledger, and nothing is sent without it (set it to a long random string and keep it; see README)"
+        )
     return salt
 
 
@@ -265,11 +286,17 @@ class Ledger:
             records = [json.loads(line) for line in lines[1:]]
         except ValueError as e:
             raise LedgerError(f"{self.path}: damaged sent ledger ({e}); fix or move it before sending") from None
-        if not isinstance(header, dict) or header.get("format") != LEDGER_FORMAT or header.get("version") != LEDGER_VERSION:
+        if (
+            not isinstance(header, dict)
+            or header.get("format") != LEDGER_FORMAT
+            or header.get("version") != LEDGER_VERSION
+        ):
             raise LedgerError(f"{self.path}: not a digest sent ledger (format {LEDGER_FORMAT} v{LEDGER_VERSION})")
         if header.get("salt_check") != _salt_check(self.salt):
-            raise LedgerError(f"{self.path}: written with another salt; with this one every recipient would"
-                              " look unsent. Restore the salt the ledger was written with")
+            raise LedgerError(
+                f"{self.path}: written with another salt; with this one every recipient would"
+                " look unsent. Restore the salt the ledger was written with"
+            )
         for index, record in enumerate(records, start=2):
             kind = next((k for k in _RECORD_KINDS if isinstance(record, dict) and k in record), None)
             token = record.get(kind) if kind else None
@@ -306,28 +333,43 @@ class Ledger:
 
     def record(self, address, when):
         """Append one accepted message and fsync it before anything else is sent"""
-        self._append("recipient", address, when, "cannot record a sent message",
-                     f"{mask_address(address)} got it and may get it again")
+        self._append(
+            "recipient",
+            address,
+            when,
+            "cannot record a sent message",
+            f"{mask_address(address)} got it and may get it again",
+        )
         self.sent.add(self.token(address))
 
     def attempt(self, address, when):
         """Record (fsynced) that this message's DATA is about to go out"""
-        self._append("attempt", address, when, "cannot record a sending attempt",
-                     f"nothing was sent to {mask_address(address)}")
+        self._append(
+            "attempt", address, when, "cannot record a sending attempt", f"nothing was sent to {mask_address(address)}"
+        )
         self.attempted.add(self.token(address))
 
     def refused(self, address, when):
         """Record that the server refused the message it was attempting: not delivered"""
-        self._append("refused", address, when, "cannot record a refused message",
-                     f"{mask_address(address)} will show as unconfirmed")
+        self._append(
+            "refused",
+            address,
+            when,
+            "cannot record a refused message",
+            f"{mask_address(address)} will show as unconfirmed",
+        )
         self.attempted.discard(self.token(address))
 
     def _append(self, kind, address, when, failure, consequence):
         token = self.token(address)
         lines = []
         if not self.path.exists() or self.path.stat().st_size == 0:
-            header = {"date": self.day.isoformat(), "format": LEDGER_FORMAT, "salt_check": _salt_check(self.salt),
-                      "version": LEDGER_VERSION}
+            header = {
+                "date": self.day.isoformat(),
+                "format": LEDGER_FORMAT,
+                "salt_check": _salt_check(self.salt),
+                "version": LEDGER_VERSION,
+            }
             lines.append(json.dumps(header, sort_keys=True))
         at = "sent_at" if kind == "recipient" else "at"
         lines.append(json.dumps({kind: token, at: when.strftime("%Y-%m-%dT%H:%M:%SZ")}, sort_keys=True))
@@ -339,8 +381,9 @@ class Ledger:
             if len(lines) == 2:
                 _fsync_dir(self.folder)
         except OSError as e:
-            raise LedgerError(f"{self.path}: {failure} ({e.strerror}); stopped so that nothing"
-                              f" goes out unrecorded ({consequence})") from None
+            raise LedgerError(
+                f"{self.path}: {failure} ({e.strerror}); stopped so that nothing goes out unrecorded ({consequence})"
+            ) from None
 
     def close(self):
         if self._lock is not None:
@@ -387,19 +430,30 @@ class SmtpTarget:
         if not settings.smtp_host:
             raise EmailSetupError("[email] smtp_host is not set: where should the email go?")
         if settings.smtp_security not in ("starttls", "tls"):
-            raise EmailSetupError(f"[email] smtp_security: {settings.smtp_security!r} should be 'starttls' (port 587)"
-                                  " or 'tls' (implicit TLS, port 465)")
+            raise EmailSetupError(
+                f"[email] smtp_security: {settings.smtp_security!r} should be 'starttls' (port 587)"
+                " or 'tls' (implicit TLS, port 465)"
+            )
         if not 0 < settings.smtp_port < 65536:
             raise EmailSetupError(f"[email] smtp_port: {settings.smtp_port} is not a port number")
         username = env.get(settings.smtp_username_env) or None
         password = env.get(settings.smtp_password_env) or None
         if username and not password:
-            raise EmailSetupError(f"the environment variable {settings.smtp_password_env} is not set"
-                                  f" (the password for {settings.smtp_username_env})")
+            raise EmailSetupError(
+                f"the environment variable {settings.smtp_password_env} is not set"
+                f" (the password for {settings.smtp_username_env})"
+            )
         if settings.smtp_ca_file and not Path(settings.smtp_ca_file).is_file():
             raise EmailSetupError(f"[email] smtp_ca_file: {settings.smtp_ca_file} not found")
-        return cls(settings.smtp_host, settings.smtp_port, settings.smtp_security, username, password,
-                   settings.smtp_ca_file, settings.smtp_timeout or None)
+        return cls(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_security,
+            username,
+            password,
+            settings.smtp_ca_file,
+            settings.smtp_timeout or None,
+        )
 
 
 def _reply(error):
@@ -427,8 +481,10 @@ def connect(target):
             smtp = smtplib.SMTP(target.host, target.port, timeout=target.timeout)
             smtp.ehlo()
             if not smtp.has_extn("starttls"):
-                raise SmtpTlsError(f"{target.where} does not offer STARTTLS; refusing to send without TLS"
-                                   " (use smtp_security = \"tls\" for port 465)")
+                raise SmtpTlsError(
+                    f"{target.where} does not offer STARTTLS; refusing to send without TLS"
+                    ' (use smtp_security = "tls" for port 465)'
+                )
             smtp.starttls(context=context)
             smtp.ehlo()
         if target.username:
@@ -441,15 +497,20 @@ def connect(target):
         raise
     except smtplib.SMTPAuthenticationError as e:
         _close(smtp)
-        raise SmtpAuthError(f"{target.where} refused the login ({target.hide(_reply(e))}); check the username"
-                            " and password secrets") from None
+        raise SmtpAuthError(
+            f"{target.where} refused the login ({target.hide(_reply(e))}); check the username and password secrets"
+        ) from None
     except ssl.SSLCertVerificationError as e:
         _close(smtp)
-        raise SmtpTlsError(f"{target.where}: TLS certificate not trusted ({e.verify_message};"
-                           " set [email] smtp_ca_file for a private CA)") from None
+        raise SmtpTlsError(
+            f"{target.where}: TLS certificate not trusted ({e.verify_message};"
+            " set [email] smtp_ca_file for a private CA)"
+        ) from None
     except ssl.SSLError as e:
         _close(smtp)
-        raise SmtpTlsError(f"{target.where}: TLS failed ({e.reason or e}); is smtp_security right for this port?") from None
+        raise SmtpTlsError(
+            f"{target.where}: TLS failed ({e.reason or e}); is smtp_security right for this port?"
+        ) from None
     except smtplib.SMTPResponseException as e:
         _close(smtp)
         raise SmtpConnectError(f"{target.where} refused the connection ({target.hide(_reply(e))})") from None
@@ -503,10 +564,18 @@ class SendReport:
         return sum(1 for o in self.outcomes if o.status == status)
 
     def summary(self):
-        parts = [f"{self.count(s)} {label}" for s, label in (
-            ("would-send", "to send"), ("sent", "sent"), ("already-sent", "already sent"),
-            ("skipped", "skipped (nothing matches)"), ("failed", "failed"),
-            ("unconfirmed", "unconfirmed (not sent again)")) if self.count(s)]
+        parts = [
+            f"{self.count(s)} {label}"
+            for s, label in (
+                ("would-send", "to send"),
+                ("sent", "sent"),
+                ("already-sent", "already sent"),
+                ("skipped", "skipped (nothing matches)"),
+                ("failed", "failed"),
+                ("unconfirmed", "unconfirmed (not sent again)"),
+            )
+            if self.count(s)
+        ]
         return f"{self.date}: " + (", ".join(parts) or "no subscribers")
 
     def delivery_error(self, hint=""):
@@ -516,13 +585,25 @@ class SendReport:
             return None
         tried = failed + unconfirmed + self.count("sent")
         if not failed:
-            return DeliveryError(f"{unconfirmed} of {tried} messages unconfirmed{hint}: a run stopped while sending "
-                                 "them, so the server may have them; not sent again (--resend-unconfirmed sends them)")
+            return DeliveryError(
+                f"{unconfirmed} of {tried} messages unconfirmed{hint}: a run stopped while sending "
+                "them, so the server may have them; not sent again (--resend-unconfirmed sends them)"
+            )
         return DeliveryError(f"{failed} of {tried} messages failed{hint}; the others were sent")
 
 
-def send_digest(config, day=None, *, dry_run=False, env=None, progress=None, now=None, sleep=time.sleep,
-                clock=time.monotonic, resend_unconfirmed=False):
+def send_digest(
+    config,
+    day=None,
+    *,
+    dry_run=False,
+    env=None,
+    progress=None,
+    now=None,
+    sleep=time.sleep,
+    clock=time.monotonic,
+    resend_unconfirmed=False,
+):
     """Send the day's email to every subscriber not in the ledger yet; return a SendReport
 
     Recipients the server refuses are reported and the others still go out. A connection
@@ -534,8 +615,10 @@ def send_digest(config, day=None, *, dry_run=False, env=None, progress=None, now
     if not settings.from_address:
         raise EmailSetupError("[email] from_address is not set: who is the email from?")
     if not (settings.unsubscribe_mailto or settings.unsubscribe_url):
-        raise EmailSetupError("[email] set unsubscribe_mailto or unsubscribe_url: every email must say how to"
-                              " unsubscribe (List-Unsubscribe)")
+        raise EmailSetupError(
+            "[email] set unsubscribe_mailto or unsubscribe_url: every email must say how to"
+            " unsubscribe (List-Unsubscribe)"
+        )
     check_unsubscribe(settings)
     subscribers = load_subscribers(config, env)
     if subscribers is None:
@@ -543,7 +626,7 @@ def send_digest(config, day=None, *, dry_run=False, env=None, progress=None, now
     salt = salt_from_env(settings, env)
     target = None if dry_run else SmtpTarget.from_settings(settings, env)
     digest = digest_for(config, day)
-    sent_at = now or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    sent_at = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
     renderer = EmailRenderer(digest, config, salt=salt, sent_at=None if dry_run else sent_at)
     ledger = Ledger(config.data_dir, digest.date, salt)
     report = SendReport(digest.date, dry_run)
@@ -578,29 +661,45 @@ def _deliver(sub, renderer, ledger, sender, sent_at, resend_unconfirmed=False):
     if sub.email in ledger:
         return Outcome(sub, "already-sent", subject=renderer.subject(selection))
     if ledger.unconfirmed(sub.email) and not resend_unconfirmed:
-        return Outcome(sub, "unconfirmed", "an earlier run stopped while sending it; the server may have it",
-                       renderer.subject(selection))
+        return Outcome(
+            sub,
+            "unconfirmed",
+            "an earlier run stopped while sending it; the server may have it",
+            renderer.subject(selection),
+        )
     message = renderer.render(sub, selection)
     if sender is None:
         return Outcome(sub, "would-send", subject=message.subject, size=len(message.data))
-    now = lambda: dt.datetime.now(dt.timezone.utc)  # noqa: E731
+    now = lambda: dt.datetime.now(dt.UTC)  # noqa: E731
     try:
-        error = sender.send(renderer.from_address, sub.email, message.data,
-                            before_data=lambda: ledger.attempt(sub.email, now()))
+        error = sender.send(
+            renderer.from_address, sub.email, message.data, before_data=lambda: ledger.attempt(sub.email, now())
+        )
     except Unconfirmed as e:
-        return Outcome(sub, "unconfirmed", f"the connection was lost before the server answered ({e}); it may"
-                       " have it", message.subject, len(message.data))
+        return Outcome(
+            sub,
+            "unconfirmed",
+            f"the connection was lost before the server answered ({e}); it may have it",
+            message.subject,
+            len(message.data),
+        )
     if error:
         if ledger.unconfirmed(sub.email):
             ledger.refused(sub.email, now())
         return Outcome(sub, "failed", error, message.subject, len(message.data))
-    ledger.record(sub.email, dt.datetime.now(dt.timezone.utc))
+    ledger.record(sub.email, dt.datetime.now(dt.UTC))
     return Outcome(sub, "sent", subject=message.subject, size=len(message.data))
 
 
 def _line(o):
-    label = {"sent": "sent", "already-sent": "already sent", "skipped": "skipped", "failed": "FAILED",
-             "unconfirmed": "UNCONFIRMED", "would-send": "would send"}[o.status]
+    label = {
+        "sent": "sent",
+        "already-sent": "already sent",
+        "skipped": "skipped",
+        "failed": "FAILED",
+        "unconfirmed": "UNCONFIRMED",
+        "would-send": "would send",
+    }[o.status]
     line = f"{label:<12} {o.who}"
     if o.subject:
         line += f"  {o.subject}"

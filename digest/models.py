@@ -143,13 +143,31 @@ class Entry:
         )
 
 
-def make_entry(*, rank, title, id=None, abstract=None, authors=(), author_count=None,
-               organization=None, published=None, upvotes=None, comments=None,
-               links=None, keywords=(), ai_summary=None, github_stars=None):
+def make_entry(
+    *,
+    rank,
+    title,
+    id=None,
+    abstract=None,
+    authors=(),
+    author_count=None,
+    organization=None,
+    published=None,
+    upvotes=None,
+    comments=None,
+    links=None,
+    keywords=(),
+    ai_summary=None,
+    github_stars=None,
+):
     """Build an Entry from untrusted values: text cleaned, id normalised, links made safe"""
     check_count("rank", rank, RANK_MAX, least=1)
-    for name, value in (("upvotes", upvotes), ("comments", comments), ("author_count", author_count),
-                        ("github_stars", github_stars)):
+    for name, value in (
+        ("upvotes", upvotes),
+        ("comments", comments),
+        ("author_count", author_count),
+        ("github_stars", github_stars),
+    ):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value > COUNT_MAX):
             raise InputError(f"entry at rank {rank}: " + _out_of_range(name, value))
     title = clean_text(title)

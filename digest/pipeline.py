@@ -53,15 +53,30 @@ def import_files(store, files, *, fmt="auto", listing=None, day=None, replace=Fa
         replaced = store.path(snapshot.listing, snapshot.date).exists()
         other = _other_source(store, snapshot) if replaced else None
         if other and not replace:
-            outcomes.append(ImportOutcome(file=str(file), error=(
-                f"{snapshot.listing} {snapshot.date} already holds {other}; not replacing it with"
-                f" {snapshot.source.kind or 'unknown'} data (import under another --listing,"
-                " or pass --replace)")))
+            outcomes.append(
+                ImportOutcome(
+                    file=str(file),
+                    error=(
+                        f"{snapshot.listing} {snapshot.date} already holds {other}; not replacing it with"
+                        f" {snapshot.source.kind or 'unknown'} data (import under another --listing,"
+                        " or pass --replace)"
+                    ),
+                )
+            )
             continue
         path = store.save(snapshot)
-        outcomes.append(ImportOutcome(file=str(file), path=path, listing=snapshot.listing, day=snapshot.date,
-                                      count=len(snapshot.entries), replaced=replaced, replaced_other=other,
-                                      warnings=parsed.warnings))
+        outcomes.append(
+            ImportOutcome(
+                file=str(file),
+                path=path,
+                listing=snapshot.listing,
+                day=snapshot.date,
+                count=len(snapshot.entries),
+                replaced=replaced,
+                replaced_other=other,
+                warnings=parsed.warnings,
+            )
+        )
     return outcomes
 
 
@@ -129,8 +144,11 @@ def with_details(store, snapshot, load=None):
 def fill_details(snapshot, details):
     """The snapshot with each slim entry completed from `details` (entry key -> full Entry)"""
     entries = tuple(
-        dataclasses.replace(details[e.key], rank=e.rank, upvotes=e.upvotes, comments=e.comments,
-                            github_stars=e.github_stars) if e.key in details else e
+        dataclasses.replace(
+            details[e.key], rank=e.rank, upvotes=e.upvotes, comments=e.comments, github_stars=e.github_stars
+        )
+        if e.key in details
+        else e
         for e in snapshot.entries
     )
     return dataclasses.replace(snapshot, entries=entries)

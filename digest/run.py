@@ -92,17 +92,27 @@ class RunReport:
             out.append(("digest", self.note("digest") or f"FAILED: {self.failure('digest')}"))
         if self.site is not None:
             s = self.site
-            out.append(("site", f"{s.pages} pages ({s.days} days, {s.papers} papers) in {s.out}: "
-                                f"{len(s.written)} files written, {s.files - len(s.written)} unchanged, "
-                                f"{len(s.removed)} removed{', updated' if s.updated else ''}"
-                                f"{', search indexed' if s.indexed else ''}"))
+            out.append(
+                (
+                    "site",
+                    f"{s.pages} pages ({s.days} days, {s.papers} papers) in {s.out}: "
+                    f"{len(s.written)} files written, {s.files - len(s.written)} unchanged, "
+                    f"{len(s.removed)} removed{', updated' if s.updated else ''}"
+                    f"{', search indexed' if s.indexed else ''}",
+                )
+            )
             out.extend(("site warning", warning) for warning in s.warnings)
         else:
             out.append(("site", f"FAILED: {self.failure('site')}"))
         if self.send is not None:
             r = self.send
-            out.append(("email", f"{r.count('sent')} sent, {r.count('already-sent')} already sent, "
-                                 f"{r.count('skipped')} skipped (nothing matches), {r.count('failed')} failed"))
+            out.append(
+                (
+                    "email",
+                    f"{r.count('sent')} sent, {r.count('already-sent')} already sent, "
+                    f"{r.count('skipped')} skipped (nothing matches), {r.count('failed')} failed",
+                )
+            )
             for o in r.outcomes:
                 if o.status == "failed":
                     out.append(("email FAILED", f"{o.who}: {o.detail}"))
@@ -121,29 +131,58 @@ class RunReport:
         """
         error = self.error
         d, s, r = self.digest, self.site, self.send
-        fetch = None if self.fetch is None else [
-            {"listing": res.listing, "error": str(res.error) if res.error else None, "warnings": list(res.warnings),
-             "stored": [{"listing": x.listing, "day": x.day.isoformat(), "count": x.count, "what": x.what,
-                         "changed": x.changed} for x in res.stored]}
-            for res in self.fetch.results]
+        fetch = (
+            None
+            if self.fetch is None
+            else [
+                {
+                    "listing": res.listing,
+                    "error": str(res.error) if res.error else None,
+                    "warnings": list(res.warnings),
+                    "stored": [
+                        {
+                            "listing": x.listing,
+                            "day": x.day.isoformat(),
+                            "count": x.count,
+                            "what": x.what,
+                            "changed": x.changed,
+                        }
+                        for x in res.stored
+                    ],
+                }
+                for res in self.fetch.results
+            ]
+        )
         return {
             "day": self.day.isoformat(),
             "result": "failed" if error else "ok",
             "exit_code": error.exit_code if error else 0,
             "fetch": fetch,
             "retries": len(self.fetch.retries) if self.fetch else 0,
-            "digest": None if d is None else {"papers_seen": d.papers_seen, "new": len(d.new),
-                                              "trending": len(d.trending)},
-            "announced": {"new": [i.id or i.key for i in d.new] if d else [],
-                          "trending": [t.item.id or t.item.key for t in d.trending] if d else []},
-            "site": None if s is None else {"out": str(s.out), "pages": s.pages, "files": s.files,
-                                            "written": len(s.written), "removed": len(s.removed),
-                                            "indexed": s.indexed},
-            "email": None if r is None else {status: r.count(status)
-                                             for status in ("sent", "already-sent", "skipped", "failed")},
+            "digest": None
+            if d is None
+            else {"papers_seen": d.papers_seen, "new": len(d.new), "trending": len(d.trending)},
+            "announced": {
+                "new": [i.id or i.key for i in d.new] if d else [],
+                "trending": [t.item.id or t.item.key for t in d.trending] if d else [],
+            },
+            "site": None
+            if s is None
+            else {
+                "out": str(s.out),
+                "pages": s.pages,
+                "files": s.files,
+                "written": len(s.written),
+                "removed": len(s.removed),
+                "indexed": s.indexed,
+            },
+            "email": None
+            if r is None
+            else {status: r.count(status) for status in ("sent", "already-sent", "skipped", "failed")},
             "notes": {step: why for step, why in self.notes},
-            "failures": [{"step": f.step, "error": str(f.error), "exit_code": f.error.exit_code}
-                         for f in self.failures],
+            "failures": [
+                {"step": f.step, "error": str(f.error), "exit_code": f.error.exit_code} for f in self.failures
+            ],
         }
 
     def text(self):
@@ -156,9 +195,10 @@ class RunReport:
     def summary_markdown(self):
         """The report as Markdown for a GitHub job summary, followed by the day's digest"""
         error = self.error
-        head = f"## digest run {self.day}: {'failed (exit %d)' % error.exit_code if error else 'OK'}\n\n"
+        head = f"## digest run {self.day}: {f'failed (exit {error.exit_code})' if error else 'OK'}\n\n"
         rows = "| step | result |\n| --- | --- |\n" + "".join(
-            f"| {_cell(label)} | {_cell(text)} |\n" for label, text in self.lines())
+            f"| {_cell(label)} | {_cell(text)} |\n" for label, text in self.lines()
+        )
         body = f"\n{self.markdown}" if self.markdown else ""
         return head + rows + body + "\n"
 
@@ -172,7 +212,8 @@ def _stored_text(listing, what, group):
         text = f"{what} {first.day}{other}" + ("" if what == "no papers published" else f": {papers} papers")
     else:
         text = f"{what} {first.day}…{last.day}{other}: {len(group)} days" + (
-            "" if what == "no papers published" else f", {papers} papers")
+            "" if what == "no papers published" else f", {papers} papers"
+        )
     unchanged = sum(1 for s in group if not s.changed)
     if unchanged:
         text += " (unchanged)" if unchanged == len(group) else f" ({unchanged} unchanged)"
@@ -189,8 +230,19 @@ def email_configured(config):
     return bool(config.email.smtp_host)
 
 
-def run_daily(config, day=None, *, out=Path("site"), base_url=None, search=None, listings=None, env=None,
-              now=None, progress=None, send_progress=None):
+def run_daily(
+    config,
+    day=None,
+    *,
+    out=Path("site"),
+    base_url=None,
+    search=None,
+    listings=None,
+    env=None,
+    now=None,
+    progress=None,
+    send_progress=None,
+):
     """Fetch, build and send for `day` (default: today in UTC); return a RunReport
 
     A step's DigestError is recorded in the report and the other steps still run; only a
@@ -201,7 +253,7 @@ def run_daily(config, day=None, *, out=Path("site"), base_url=None, search=None,
 
     env = os.environ if env is None else env
     progress = progress or (lambda line: None)
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     day = day or now.date()
     report = dict(day=day, site_out=Path(out))
     notes, failures = [], []
@@ -236,8 +288,12 @@ def run_daily(config, day=None, *, out=Path("site"), base_url=None, search=None,
     if not email_configured(config):
         notes.append(("email", "not configured ([email] smtp_host is not set)"))
     elif not fetched:
-        notes.append(("email", f"not sent: the fetch failed; run again for {day} once it works"
-                               " (whoever got it already is skipped)"))
+        notes.append(
+            (
+                "email",
+                f"not sent: the fetch failed; run again for {day} once it works (whoever got it already is skipped)",
+            )
+        )
     elif report.get("digest") is None:
         notes.append(("email", f"not sent: nothing stored on {day}"))
     elif report.get("site") is None:

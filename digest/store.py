@@ -30,9 +30,14 @@ def sweep_temp_files(folder, keep=None):
     """Remove the temp files an interrupted write_atomic left in folder (not following links)"""
     try:
         with os.scandir(folder) as entries:
-            stray = [e.path for e in entries
-                     if e.name.startswith(".") and e.name.endswith(TEMP_SUFFIX) and e.path != keep
-                     and e.is_file(follow_symlinks=False)]
+            stray = [
+                e.path
+                for e in entries
+                if e.name.startswith(".")
+                and e.name.endswith(TEMP_SUFFIX)
+                and e.path != keep
+                and e.is_file(follow_symlinks=False)
+            ]
     except OSError:
         return
     for name in stray:
@@ -77,7 +82,7 @@ def listing_dir(listing):
 def snapshot_from_dict(data):
     """Validate a stored snapshot object and build the Snapshot"""
     if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
-        raise InputError("not a digest snapshot (no \"format\": \"digest-snapshot\")")
+        raise InputError('not a digest snapshot (no "format": "digest-snapshot")')
     if data.get("version") != SNAPSHOT_VERSION:
         raise InputError(f"snapshot version {data.get('version')!r} is not supported (expected {SNAPSHOT_VERSION})")
     try:
@@ -102,7 +107,9 @@ def snapshot_from_dict(data):
         listing=check_listing(data.get("listing")),
         date=day,
         entries=tuple(parsed),
-        source=Source(**{k: source.get(k) if isinstance(source.get(k), str) else None for k in ("kind", "url", "file")}),
+        source=Source(
+            **{k: source.get(k) if isinstance(source.get(k), str) else None for k in ("kind", "url", "file")}
+        ),
         fetched_at=fetched_at if isinstance(fetched_at, str) else None,
         published_nothing=published_nothing,
         window=_window(data.get("window")),
@@ -252,12 +259,16 @@ def load_snapshot(store, path, raw=None):
         if data.get("format") != SNAPSHOT_FORMAT or data.get("version") != SNAPSHOT_VERSION:
             raise ValueError("not a current snapshot")
         window, fetched_at = data.get("window"), data.get("fetched_at")
-        return Snapshot(listing=check_listing(data["listing"]), date=dt.date.fromisoformat(data["date"]),
-                        entries=entries, source=Source(kind=None),
-                        fetched_at=fetched_at if type(fetched_at) is str else None,  # the feeds' item dates
-                        published_nothing=data.get("published_nothing") is True,
-                        window=tuple(dt.date.fromisoformat(d) for d in window) if window else None,
-                        added={k: dt.date.fromisoformat(d) for k, d in (data.get("added") or {}).items()})
+        return Snapshot(
+            listing=check_listing(data["listing"]),
+            date=dt.date.fromisoformat(data["date"]),
+            entries=entries,
+            source=Source(kind=None),
+            fetched_at=fetched_at if type(fetched_at) is str else None,  # the feeds' item dates
+            published_nothing=data.get("published_nothing") is True,
+            window=tuple(dt.date.fromisoformat(d) for d in window) if window else None,
+            added={k: dt.date.fromisoformat(d) for k, d in (data.get("added") or {}).items()},
+        )
     except (OSError, ValueError, KeyError, TypeError, AttributeError, DigestError):
         return store.load_path(path)
 
@@ -276,7 +287,19 @@ def _stored_entry(e):
     authors, keywords = tuple(e["authors"]), tuple(e["keywords"])
     if not all(type(a) is str for a in authors + keywords):
         raise ValueError("authors")
-    return Entry(rank=e["rank"], title=e["title"], id=e["id"], abstract=e["abstract"], authors=authors,
-                 author_count=e["author_count"], organization=e["organization"], published=e["published"],
-                 upvotes=e["upvotes"], comments=e["comments"], links=e["links"], keywords=keywords,
-                 ai_summary=e["ai_summary"], github_stars=e["github_stars"])
+    return Entry(
+        rank=e["rank"],
+        title=e["title"],
+        id=e["id"],
+        abstract=e["abstract"],
+        authors=authors,
+        author_count=e["author_count"],
+        organization=e["organization"],
+        published=e["published"],
+        upvotes=e["upvotes"],
+        comments=e["comments"],
+        links=e["links"],
+        keywords=keywords,
+        ai_summary=e["ai_summary"],
+        github_stars=e["github_stars"],
+    )

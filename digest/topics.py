@@ -24,9 +24,33 @@ TOPIC_MIN_PAPERS = 2  # a keyword of one paper has no topic page (its paper page
 SLUG_MOST = 80
 
 # Words that end in s (or -ies, -ches) without being the plural the rules in singular() expect.
-_NOT_PLURAL = frozenset({"series", "species", "lens", "news", "canvas", "atlas", "alias", "bias", "chaos",
-                         "kudos", "ethos", "pathos", "always", "perhaps", "towards", "caches", "niches",
-                         "movies", "cookies", "lies", "ties", "pies", "dies"})
+_NOT_PLURAL = frozenset(
+    {
+        "series",
+        "species",
+        "lens",
+        "news",
+        "canvas",
+        "atlas",
+        "alias",
+        "bias",
+        "chaos",
+        "kudos",
+        "ethos",
+        "pathos",
+        "always",
+        "perhaps",
+        "towards",
+        "caches",
+        "niches",
+        "movies",
+        "cookies",
+        "lies",
+        "ties",
+        "pies",
+        "dies",
+    }
+)
 _PAREN = re.compile(r"^(?P<outer>[^()]*\S)\s*\((?P<inner>[^()]+)\)$")
 _ACRONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-+&.]{0,11}$")
 
@@ -60,7 +84,7 @@ def singular(word):
     return word[:-1]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def topic_key(keyword):
     """The canonical key of a keyword, without acronyms resolved: its topic page's name"""
     match = _PAREN.match(keyword.strip())
@@ -80,7 +104,7 @@ def _is_acronym(text):
     return bool(_ACRONYM.match(text)) and sum(c.isupper() for c in text) >= 2
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _acronym_pair(keyword):
     """(acronym key, expansion key) when the keyword spells an acronym out, else None"""
     match = _PAREN.match(keyword.strip())
@@ -112,8 +136,7 @@ def make_topics(papers, min_papers=TOPIC_MIN_PAPERS):
             if pair:
                 spelled[pair[0]][pair[1]] += 1
     # Each acronym takes its most common expansion (ties: the first in key order).
-    expand = {acronym: min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
-              for acronym, counts in spelled.items()}
+    expand = {acronym: min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0] for acronym, counts in spelled.items()}
     # An expansion that is itself an acronym of something else is not followed: one step only.
     members, spellings, slug_of = defaultdict(list), defaultdict(Counter), {}
     for key, keywords in papers:

@@ -37,7 +37,7 @@ def main(replay):
     for folder in folders:
         for path in sorted(folder.glob("*.json")):
             client.served[path.stem] = path.read_bytes()
-        now = dt.datetime.strptime(folder.name, "%Y-%m-%dT%H-%M-%SZ").replace(tzinfo=dt.timezone.utc)
+        now = dt.datetime.strptime(folder.name, "%Y-%m-%dT%H-%M-%SZ").replace(tzinfo=dt.UTC)
         report = replay_fetch(store, settings, client, now)
         print(f"{folder.name}: " + ", ".join(f"{s.listing} {s.day} {s.what}" for r in report.results
                                              for s in r.stored))

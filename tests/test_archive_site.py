@@ -11,7 +11,6 @@ from collections import Counter, defaultdict
 
 import lxml.html
 import pytest
-
 from conftest import BASE_URL, FIXTURES, ROOT
 from test_site import html_files, links_resolve, nu_errors
 

@@ -6,10 +6,10 @@ import json
 import re
 
 import pytest
-
 from conftest import HF_DAILY, ROOT
-from digest.fetch import past_day_skip
 from server import Server
+
+from digest.fetch import past_day_skip
 
 ARXIV_FEED = (ROOT / "tests" / "fixtures" / "arxiv-cs.CL.rss").read_bytes()
 PAST = dt.date(2026, 8, 21)  # the recorded day: long past by the real clock
@@ -18,7 +18,7 @@ PAST = dt.date(2026, 8, 21)  # the recorded day: long past by the real clock
 @pytest.fixture
 def sources(run, tmp_path, monkeypatch):
     """The local server publishing every recorded list by date, a trending list and an arXiv feed"""
-    assert PAST < dt.datetime.now(dt.timezone.utc).date()
+    assert PAST < dt.datetime.now(dt.UTC).date()
     with Server() as server:
         for path in HF_DAILY.glob("2026-08-*.json"):
             server.sources.daily[path.stem] = json.loads(path.read_bytes())
@@ -63,7 +63,7 @@ def test_fetch_for_a_past_day_skips_current_listings_with_a_note(run, sources):
 
 
 def test_today_fetches_every_listing(run, sources):
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     sources.sources.daily[today.isoformat()] = []
     run("fetch", "--listing", "hf-trending", "--listing", "arxiv:cs.CL")
     files = stored(run.data_dir)

@@ -6,8 +6,6 @@ import subprocess
 import sys
 import zipfile
 
-import pytest
-
 from conftest import FIXTURES, ROOT
 
 
@@ -55,7 +53,7 @@ def test_the_demos_latest_edition_shows_real_trending_and_a_late_paper(tmp_path)
     [late] = [i for i in latest["new"] if i.get("late")]
     assert late["id"] in set(after) - set(before) and late["list_day"] == "2024-12-11"
     text = (tmp_path / "out" / "markdown" / "2024-12-12.md").read_text()
-    assert f"*Added to Wednesday's list (2024-12-11) since the last edition*" in text
+    assert "*Added to Wednesday's list (2024-12-11) since the last edition*" in text
 
 
 def test_demo_twice_gives_byte_identical_output(tmp_path):

@@ -4,8 +4,8 @@ import datetime as dt
 import json
 
 import pytest
-
 from conftest import HF_DAILY, PAGE_TEXT, hf_files
+
 from digest.config import Config
 from digest.models import Snapshot, Source, make_entry
 from digest.pipeline import digest_for

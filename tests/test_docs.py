@@ -7,8 +7,8 @@ import sys
 
 import click
 import pytest
-
 from conftest import ROOT
+
 from digest.cli import cli
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import HF_DAILY, assert_golden
 
-from conftest import HF_DAILY, ROOT, assert_golden
 from digest.config import Config, EmailSettings
 from digest.errors import EmailSetupError
 from digest.mail import parse_subscribers

@@ -7,9 +7,9 @@ Screenshots go to test-artifacts/ (git-ignored) to be looked at. Needs Debian's 
 import datetime as dt
 
 import pytest
+from conftest import HF_DAILY, ROOT
 from playwright.sync_api import sync_playwright
 
-from conftest import HF_DAILY, ROOT
 from digest.config import Config, EmailSettings
 from digest.history import load_history
 from digest.pipeline import digest_for, import_files

@@ -4,6 +4,7 @@ import re
 from dataclasses import fields
 
 from conftest import ROOT
+
 from digest.config import SECTIONS, Config, load_config
 
 EXAMPLE = ROOT / "digest.example.toml"

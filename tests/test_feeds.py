@@ -8,9 +8,9 @@ import re
 
 import feedparser
 import pytest
+from conftest import BASE_URL, HOSTILE_TITLE, hf_files
 from lxml import etree
 
-from conftest import BASE_URL, HOSTILE_TITLE, hf_files
 from digest.config import Config, ConfigError, SiteSettings, load_config
 from digest.publish.site import build_site
 
@@ -215,7 +215,7 @@ def test_imported_days_are_dated_at_noon_utc_newest_first_a_second_apart(real_si
     assert all(a > b for a, b in zip(dates, dates[1:]))
     last = [d for d in dates if d.date() == LAST_DAY]
     # the last day's papers in listing order, from noon down, a second each
-    assert last == [dt.datetime.combine(LAST_DAY, dt.time(12), dt.timezone.utc) - dt.timedelta(seconds=n)
+    assert last == [dt.datetime.combine(LAST_DAY, dt.time(12), dt.UTC) - dt.timedelta(seconds=n)
                     for n in range(len(raw_papers(sorted(hf_files())[-1])))]
 
 

@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from lxml import etree
-
 from conftest import BASE_URL, FIXTURES, Run
-from digest.config import Config
+from lxml import etree
 from test_feeds import ATOM, DC, raw_new_ids, raw_papers
+
+from digest.config import Config
 
 ARCHIVE = FIXTURES / "hf-archive"
 # Beside the shared fixtures (../shared/tools), or where DIGEST_FEEDVALIDATOR says.

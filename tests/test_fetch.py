@@ -9,15 +9,15 @@ import socket
 
 import httpx
 import pytest
+from conftest import HF_DAILY, ROOT, ForbiddenConnection, tree_hash
+from server import Fault, Server, refused_url
 
 import digest.fetch as fetch_module
-from conftest import HF_DAILY, ROOT, ForbiddenConnection, tree_hash
 from digest.config import load_config
 from digest.history import load_history
 from digest.models import Snapshot, Source, make_entry
 from digest.pipeline import with_details
 from digest.store import Store
-from server import Fault, Server, refused_url
 
 ARXIV_FEED = (ROOT / "tests" / "fixtures" / "arxiv-cs.CL.rss").read_bytes()
 DAY = dt.date(2026, 8, 21)
@@ -96,7 +96,7 @@ def test_a_list_longer_than_max_pages_is_cut_with_a_warning(run, server, tmp_pat
     assert "warning: hf-trending: " in result.stderr and "stopped after max_pages (2)" in result.stderr
     assert "kept the first 10 papers" in result.stderr
     assert len(server.sources.requests(PATH)) == 2
-    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    today = dt.datetime.now(dt.UTC).date().isoformat()
     assert len(snapshot_file(run.data_dir, "hf-trending", today)["entries"]) == 10
 
 
@@ -396,7 +396,7 @@ def test_a_listing_fails_as_a_whole_when_one_of_its_days_fails(run, server, tmp_
 
 
 def test_partial_failure_stores_the_good_listings_and_exits_9(run, server, tmp_path, sleeps):
-    today = dt.datetime.now(dt.timezone.utc).date().isoformat()  # arXiv is fetched only for today
+    today = dt.datetime.now(dt.UTC).date().isoformat()  # arXiv is fetched only for today
     server.sources.daily[today] = hf_items("2026-08-21")
     prepared(run, tmp_path, server.url, arxiv_url=refused_url())
     result = run("fetch", "--date", today, "--listing", "hf-daily", "--listing", "arxiv:cs.CL", expect=9)

@@ -1,7 +1,6 @@
 """The repository's copy of the recorded fixtures is the shared original, byte for byte"""
 
 import pytest
-
 from conftest import SHARED_FIXTURES, VENDORED_FIXTURES
 
 

@@ -9,6 +9,7 @@ import os
 import shutil
 
 from conftest import GOLDEN, HF_DAILY
+
 from digest.config import Config
 from digest.pipeline import import_files
 from digest.publish.site import build_site

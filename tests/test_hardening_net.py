@@ -12,12 +12,12 @@ import time
 
 import httpx
 import pytest
-
 from conftest import HF_DAILY, tree_hash
+from server import Fault, Server
+from test_fetch import PATH, fetch_day, hf_items, one_line_error, prepared
+
 from digest.errors import BadResponseError, NetworkError
 from digest.http import Client, Policy
-from server import Fault, Server
-from test_fetch import PATH, configure, fetch_day, hf_items, one_line_error, prepared
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ import json
 import shutil
 
 import pytest
-
 from conftest import HF_DAILY, hf_files
+
 from digest.errors import InputError
 from digest.sources import parse_bytes
 

@@ -6,10 +6,10 @@ import email.utils
 import time
 
 import pytest
+from server import Fault, Server
 
 from digest.errors import BadResponseError, NetworkError
 from digest.http import USER_AGENT, Client, Policy
-from server import Fault, Server
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import HF_DAILY, tree_hash
 from server import Fault, Server
 from test_fetch import PATH, configure

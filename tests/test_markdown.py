@@ -3,6 +3,7 @@
 import datetime as dt
 
 from conftest import HF_DAILY, assert_golden, hf_files
+
 from digest.config import Config
 from digest.models import Digest, Item, Trend, make_entry
 from digest.render.markdown import render_markdown

@@ -14,10 +14,10 @@ import subprocess
 from contextlib import contextmanager
 
 import pytest
+from conftest import HF_DAILY, tree_hash
 
 import digest.publish.writer as writer_module
 import digest.store as store_module
-from conftest import HF_DAILY, tree_hash
 from digest.errors import FileSystemError
 from digest.store import write_atomic
 

@@ -4,10 +4,10 @@ import dataclasses
 import re
 
 import pytest
+from conftest import PAGE_TEXT as FIXTURES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import PAGE_TEXT as FIXTURES
 from digest.errors import InputError
 from digest.sources.page_text import PageCapture, parse_page_text
 

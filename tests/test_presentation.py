@@ -3,6 +3,7 @@
 import json
 
 from conftest import HF_DAILY
+
 from digest.config import Config, DigestSettings
 from digest.pipeline import import_files
 from digest.publish.site import build_site

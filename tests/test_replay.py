@@ -15,7 +15,6 @@ import re
 import subprocess
 
 import pytest
-
 from conftest import FIXTURES
 from server import Server
 

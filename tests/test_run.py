@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import smtp_server
 from conftest import ROOT
 from server import Fault, Server, refused_url
@@ -161,7 +160,7 @@ def test_every_listing_failing_is_a_network_failure(tmp_path, servers, cert):
     assert code == 0, (out, err)
     assert re.search(r"\n  email +not configured", out)
     dead = type("Dead", (), {"url": refused_url()})()
-    today = dt.datetime.now(dt.timezone.utc).date().isoformat()  # a past day would skip arXiv and trending
+    today = dt.datetime.now(dt.UTC).date().isoformat()  # a past day would skip arXiv and trending
     code, out, err, _ = digest_run(tmp_path, dead, dead, "--date", today)
     assert code == 7, (out, err)
     assert "Error: fetch: every listing failed" in err

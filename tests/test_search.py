@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import HF_DAILY, Run
 from test_browser import PREFIX, Watched, browser, serve  # noqa: F401  (browser is a fixture)
 

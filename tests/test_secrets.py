@@ -10,12 +10,11 @@ and out folders are searched for each secret.
 from __future__ import annotations
 
 import pytest
-
 import smtp_server
+from server import Server
 from smtp_server import Mailbox, SmtpServer, free_port
 from test_run import ADDRESSES, DAY, cert, write_config  # noqa: F401 (cert is a fixture)
 from test_workflows import publish
-from server import Server
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 

@@ -13,14 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import HF_DAILY, ROOT
+from smtp_server import HOST, PASSWORD, USER, Mailbox, SmtpServer, free_port, make_certificate
+from test_email import assert_inlined
+
 from digest.config import load_config
 from digest.errors import LedgerError, SmtpConnectError
 from digest.mail import Ledger, send_digest
 from digest.render.email import HTML_BUDGET, recipient_token
-from smtp_server import HOST, PASSWORD, USER, Mailbox, SmtpServer, free_port, make_certificate
-from test_email import assert_inlined
 
 # aiosmtpd warns about AUTH without STARTTLS on the implicit-TLS server (it does not count
 # implicit TLS) and on the deliberately plain one; both are what these tests want.
@@ -374,7 +374,7 @@ def test_a_ledger_written_with_another_salt_is_refused(project, run, cert, monke
 def test_a_torn_last_line_is_dropped_and_a_damaged_ledger_refused(tmp_path):
     day = dt.date(2026, 8, 20)
     ledger = Ledger(tmp_path, day, SALT).open()
-    when = dt.datetime(2026, 8, 20, 7, 0, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2026, 8, 20, 7, 0, tzinfo=dt.UTC)
     ledger.record("ada@example.org", when)
     ledger.record("bob@example.net", when)
     ledger.close()

@@ -1,5 +1,6 @@
 """The static site, built from the real fixtures: valid HTML, links that resolve, safe text, reproducible"""
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -9,16 +10,14 @@ import urllib.parse
 
 import lxml.html
 import pytest
-
 from conftest import BASE_URL, HOSTILE_TITLE, ROOT, hf_files, tree_hash
+
+from digest.archive import paper_slug
 from digest.config import Config
 from digest.errors import SiteError
 from digest.models import Entry, Observation
 from digest.publish.site import build_site
 from digest.render.chart import paper_chart
-from digest.archive import paper_slug
-
-import datetime as dt
 
 VNU = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 
@@ -304,7 +303,7 @@ def test_rebuild_after_one_more_day_rewrites_only_what_changed(real_store, tmp_p
     edited = build_site(config, out, base_url=BASE_URL)
     assert "day/2025-10-02.html" in edited.written and "week/2025-W40.html" in edited.written
     assert "An edited title" in (out / "day" / "2025-10-02.html").read_text()
-    fresh2 = build_site(config, tmp_path / "fresh2", base_url=BASE_URL)
+    build_site(config, tmp_path / "fresh2", base_url=BASE_URL)
     assert same_files(out, tmp_path / "fresh2")
 
 

@@ -18,13 +18,11 @@ import re
 import shutil
 import site
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import FIXTURES, ROOT
 from server import Server
 from smtp_server import HOST, PASSWORD, USER, SmtpServer, make_certificate

@@ -67,8 +67,11 @@ def index_search(out, shard_of, changed):
         built = {"shards": {}}
     old = built["shards"]
     touched = {shard_of[path] for path in changed if path in shard_of}
-    stale = sorted(shard for shard, key in wanted.items()
-                   if shard in touched or old.get(shard) != key or not (folder / shard / "pagefind.js").is_file())
+    stale = sorted(
+        shard
+        for shard, key in wanted.items()
+        if shard in touched or old.get(shard) != key or not (folder / shard / "pagefind.js").is_file()
+    )
     keep = {shard: key for shard, key in old.items() if shard in wanted and shard not in stale}
     # Recorded before any shard is touched: a build stopped half-way rebuilds what it was building.
     _write_shards(folder, version, keep)

@@ -60,10 +60,19 @@ class _SiteHandler(http.server.BaseHTTPRequestHandler):
     """GET and HEAD of the site's regular files, with the types feeds and pagefind need"""
 
     server_version = "digest-serve"
-    types = {".html": "text/html; charset=utf-8", ".json": "application/json", ".xml": "application/xml",
-             ".atom": "application/atom+xml", ".svg": "image/svg+xml", ".js": "text/javascript",
-             ".css": "text/css", ".wasm": "application/wasm", ".txt": "text/plain; charset=utf-8",
-             ".png": "image/png", ".ico": "image/x-icon"}
+    types = {
+        ".html": "text/html; charset=utf-8",
+        ".json": "application/json",
+        ".xml": "application/xml",
+        ".atom": "application/atom+xml",
+        ".svg": "image/svg+xml",
+        ".js": "text/javascript",
+        ".css": "text/css",
+        ".wasm": "application/wasm",
+        ".txt": "text/plain; charset=utf-8",
+        ".png": "image/png",
+        ".ico": "image/x-icon",
+    }
 
     def do_GET(self):
         self._answer(body=True)

@@ -16,8 +16,7 @@ from digest.incremental import collect_archive
 from digest.publish.search import index_search
 from digest.publish.writer import SiteWriter, manifest_key, plan_paths, render_pages
 from digest.render import templates_dir
-from digest.render.pages import _site_info, check_base_url, day_json, robots_txt, site_pages, \
-    site_paths, sitemap_xml
+from digest.render.pages import _site_info, check_base_url, day_json, robots_txt, site_pages, site_paths, sitemap_xml
 from digest.store import Store
 
 STATIC = ("style.css", "favicon.svg")
@@ -27,8 +26,10 @@ def build_key(config, site):
     """What every page depends on besides its own data: the code, the templates and the settings"""
     import digest
 
-    h = hashlib.blake2b(repr((digest.__version__, config.title, config.trending, config.digest, config.site,
-                              site)).encode(), digest_size=16)
+    h = hashlib.blake2b(
+        repr((digest.__version__, config.title, config.trending, config.digest, config.site, site)).encode(),
+        digest_size=16,
+    )
     package = Path(digest.__file__).resolve().parent
     sources = sorted(package.rglob("*.py")) + sorted(p for p in templates_dir().rglob("*") if p.is_file())
     for path in sources:
@@ -81,17 +82,23 @@ def _build_site(config, out, base_url, search):
         store = Store(config.data_dir)
         warnings = []
         archive, pages, paths = _plan_build(config, store, site, writer, warnings.append)
-        others = [(f"{day}.json", functools.partial(day_json, archive.digests[day]))
-                  for day in archive.days if archive.scope.wants("days", day)]
-        others += [(path, functools.partial(lambda d: d, data))
-                   for path, data in feed_files(archive, site, config.site)]
-        others += [("sitemap.xml", functools.partial(sitemap_xml, paths, site)),
-                   ("robots.txt", functools.partial(robots_txt, site))]
+        others = [
+            (f"{day}.json", functools.partial(day_json, archive.digests[day]))
+            for day in archive.days
+            if archive.scope.wants("days", day)
+        ]
+        others += [
+            (path, functools.partial(lambda d: d, data)) for path, data in feed_files(archive, site, config.site)
+        ]
+        others += [
+            ("sitemap.xml", functools.partial(sitemap_xml, paths, site)),
+            ("robots.txt", functools.partial(robots_txt, site)),
+        ]
         static = templates_dir() / "site" / "static"
         others += [(name, (static / name).read_bytes) for name in STATIC]
         render_pages(pages, writer)
         for path, make in others:
-            day = path[:-len(".json")] if re.fullmatch(r"\d{4}-\d\d-\d\d\.json", path) else None
+            day = path[: -len(".json")] if re.fullmatch(r"\d{4}-\d\d-\d\d\.json", path) else None
             if day and writer.unchanged(path, repr(archive.day_keys[dt.date.fromisoformat(day)])):
                 continue
             writer.write(path, make())
@@ -105,10 +112,18 @@ def _build_site(config, out, base_url, search):
     else:
         shutil.rmtree(out / "pagefind", ignore_errors=True)
         indexed = False
-    return BuildResult(out=out, pages=len(paths), files=len(writer.hashes), written=tuple(sorted(written)),
-                       removed=tuple(removed), days=len(archive.days), papers=len(archive.papers), indexed=indexed,
-                       updated=archive.scope is not EVERYTHING,
-                       warnings=tuple(f"{why}: left out of the site" for why in dict.fromkeys(warnings)))
+    return BuildResult(
+        out=out,
+        pages=len(paths),
+        files=len(writer.hashes),
+        written=tuple(sorted(written)),
+        removed=tuple(removed),
+        days=len(archive.days),
+        papers=len(archive.papers),
+        indexed=indexed,
+        updated=archive.scope is not EVERYTHING,
+        warnings=tuple(f"{why}: left out of the site" for why in dict.fromkeys(warnings)),
+    )
 
 
 def _plan_build(config, store, site, writer, warn):
@@ -119,8 +134,12 @@ def _plan_build(config, store, site, writer, warn):
         pages = site_pages(archive, site)
         paths = list(site_paths(archive, site))
         day_files = [f"{day}.json" for day in archive.days]
-        plan_paths([path for path, _ in paths] + day_files + ["sitemap.xml", "robots.txt", *STATIC]
-                   + [path for _, path, _ in site.feeds])
+        plan_paths(
+            [path for path, _ in paths]
+            + day_files
+            + ["sitemap.xml", "robots.txt", *STATIC]
+            + [path for _, path, _ in site.feeds]
+        )
         if archive.scope is EVERYTHING:
             return archive, pages, paths
         made = {page.path for page in pages} | {f"{day}.json" for day in archive.scope.days}
@@ -128,5 +147,3 @@ def _plan_build(config, store, site, writer, warn):
             return archive, pages, paths
         # A page the last build wrote is missing or was not fingerprinted: build everything.
         archive = collect_archive(config, store, warn=warn)
-
-

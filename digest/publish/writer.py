@@ -100,8 +100,9 @@ class SiteWriter:
         except OSError as e:
             raise SiteError(f"cannot write {self.out} ({e.strerror})") from None
         try:
-            os.close(os.open(MARKER, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644,
-                             dir_fd=self._dirs[""]))
+            os.close(
+                os.open(MARKER, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=self._dirs[""])
+            )
         except OSError as e:
             raise _refused(self.out / MARKER, e) from None
         if self.interrupted:
@@ -188,9 +189,17 @@ class SiteWriter:
             except OSError as e:
                 raise _refused(self.out / path, e) from None
         # One file for the outputs and the state they were built from: they cannot disagree.
-        payload = orjson.dumps({"version": MANIFEST_VERSION, "build": self.build_key, "files": self.hashes,
-                                "inputs": self.inputs, "archive": state.to_json() if state else None},
-                               option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE, default=_json_default)
+        payload = orjson.dumps(
+            {
+                "version": MANIFEST_VERSION,
+                "build": self.build_key,
+                "files": self.hashes,
+                "inputs": self.inputs,
+                "archive": state.to_json() if state else None,
+            },
+            option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE,
+            default=_json_default,
+        )
         root = self._dirs[""]
         try:
             _write_in(root, MANIFEST, payload + _checksum(payload, self.key), sync=True)
@@ -270,8 +279,9 @@ def _lexists(path):
 
 def _valid_files(files):
     """True when every path of a manifest's file table is inside the site (before any delete trusts it)"""
-    return isinstance(files, dict) and all(isinstance(path, str) and inside_site(path) and isinstance(h, str)
-                                           for path, h in files.items())
+    return isinstance(files, dict) and all(
+        isinstance(path, str) and inside_site(path) and isinstance(h, str) for path, h in files.items()
+    )
 
 
 def manifest_key(data_dir):
@@ -375,8 +385,7 @@ def _render_into(writer, pages):
         fingerprint = page.fingerprint()
         if fingerprint is not None and writer.unchanged(page.path, fingerprint):
             continue
-        template = templates.get(page.template) or templates.setdefault(page.template,
-                                                                        env.get_template(page.template))
+        template = templates.get(page.template) or templates.setdefault(page.template, env.get_template(page.template))
         writer.write(page.path, template.render(page=page))
 
 
@@ -418,5 +427,3 @@ def render_pages(pages, writer):
                 writer.written.extend(written)
     finally:
         _JOB = None
-
-

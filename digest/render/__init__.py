@@ -36,7 +36,7 @@ def _bytecode_cache():
         return None  # no private temp folder to be had: compile every time
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def make_env(kind):
     """The Jinja environment for 'html' (autoescaped) or 'text' (Markdown and plain text)"""
     env = jinja2.Environment(

@@ -50,21 +50,33 @@ def paper_chart(observations, width=600, height=130):
     up_values = [per_day[d][0] for d in days if per_day[d][0] is not None]
     up_max = max(up_values + [1])
     rank_max = max(per_day[d][1] for d in days)
-    ups = tuple((round(x(d), 1), round(top + inner_h * (1 - per_day[d][0] / up_max), 1),
-                 f"{short_date(d)}: {plural(per_day[d][0], 'upvote')}")
-                for d in days if per_day[d][0] is not None)
-    ranks = tuple((round(x(d), 1), round(top + inner_h * ((per_day[d][1] - 1) / max(rank_max - 1, 1)), 1),
-                   f"{short_date(d)}: rank {per_day[d][1]}") for d in days)
+    ups = tuple(
+        (
+            round(x(d), 1),
+            round(top + inner_h * (1 - per_day[d][0] / up_max), 1),
+            f"{short_date(d)}: {plural(per_day[d][0], 'upvote')}",
+        )
+        for d in days
+        if per_day[d][0] is not None
+    )
+    ranks = tuple(
+        (
+            round(x(d), 1),
+            round(top + inner_h * ((per_day[d][1] - 1) / max(rank_max - 1, 1)), 1),
+            f"{short_date(d)}: rank {per_day[d][1]}",
+        )
+        for d in days
+    )
 
     def path(points):
         return " ".join(f"{'M' if n == 0 else 'L'}{px},{py}" for n, (px, py, _) in enumerate(points))
 
     labels = [(round(x(first), 1), short_date(first)), (round(x(last), 1), short_date(last))]
     if up_values:
-        desc = (f"Upvotes from {up_values[0]} to {up_values[-1]} (peak {max(up_values)}) "
-                f"over {plural(len(days), 'day')} seen; best rank {min(per_day[d][1] for d in days)}.")
+        desc = (
+            f"Upvotes from {up_values[0]} to {up_values[-1]} (peak {max(up_values)}) "
+            f"over {plural(len(days), 'day')} seen; best rank {min(per_day[d][1] for d in days)}."
+        )
     else:
         desc = f"No upvote counts recorded; best rank {min(per_day[d][1] for d in days)}."
     return Chart(width, height, ups, ranks, path(ups), path(ranks), tuple(labels), up_max, rank_max, desc)
-
-

@@ -135,23 +135,26 @@ class Selector:
         for item in (*digest.new, *(t.item for t in digest.trending), *digest.top):
             items.setdefault(item.key, item)
         self.items = items
-        self._text = {k: _words(" ".join((i.entry.title, i.entry.abstract or "", " ".join(i.entry.keywords))))
-                      for k, i in items.items()}
+        self._text = {
+            k: _words(" ".join((i.entry.title, i.entry.abstract or "", " ".join(i.entry.keywords))))
+            for k, i in items.items()
+        }
         self._authors = {k: [_words(a) for a in i.entry.authors] for k, i in items.items()}
         self._orgs = {k: _words(i.entry.organization) for k, i in items.items()}
 
-    @functools.lru_cache(maxsize=None)
+    # One matcher per day's render, dropped with it: caching on the method cannot leak past it.
+    @functools.cache  # noqa: B019
     def _keyword(self, term):
         # A keyword matches at the start of a word: "robot" finds "robotics", "LLM" finds "LLMs".
         needle = " " + title_key(term)
         return frozenset(k for k, text in self._text.items() if needle.strip() and needle in text)
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache  # noqa: B019
     def _author(self, term):
         needle = _words(term)
         return frozenset(k for k, names in self._authors.items() if needle.strip() and any(needle in n for n in names))
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache  # noqa: B019
     def _organization(self, term):
         needle = _words(term)
         return frozenset(k for k, org in self._orgs.items() if needle.strip() and needle in org)
@@ -181,8 +184,16 @@ class Selector:
         # Trending keeps a fair share of the cards on a day with many new papers.
         shown_trending = min(len(trending), max(max_papers - len(new), max_papers // 3))
         shown_new = min(len(new), max_papers - shown_trending)
-        return Selection(sub, new[:shown_new], trending[:shown_trending], top, len(new), len(trending),
-                         len(new) - shown_new, len(trending) - shown_trending)
+        return Selection(
+            sub,
+            new[:shown_new],
+            trending[:shown_trending],
+            top,
+            len(new),
+            len(trending),
+            len(new) - shown_new,
+            len(trending) - shown_trending,
+        )
 
 
 # -- rendering ----------------------------------------------------------------------------
@@ -280,7 +291,6 @@ class PaperCard:
     reasons: str
     links: tuple
     late: str = ""  # Item.late_label: a paper announced after its list's day
-
 
     @classmethod
     def of(cls, item, settings, reasons=()):
@@ -384,7 +394,8 @@ class EmailRenderer:
             html, text = make()
             found = self._cache[key] = (
                 Prepared(self._fragment_inliner.inline_fragment(str(html), self.css), self.slots, whole_lines=True),
-                Prepared(str(text), self.slots, whole_lines=True))
+                Prepared(str(text), self.slots, whole_lines=True),
+            )
         return found
 
     def _card(self, kind, item, reasons=()):
@@ -398,14 +409,18 @@ class EmailRenderer:
         def make():
             card = PaperCard.of(item, self.config.digest)
             votes = item.entry.upvotes
-            return (self._html_parts.top_row(card, votes, self.page),
-                    self._text_parts.top_row(card, votes, self.page))
+            return (self._html_parts.top_row(card, votes, self.page), self._text_parts.top_row(card, votes, self.page))
 
         return self._fragment(("top", item.key), make)
 
     def _part(self, name, *args):
-        return self._fragment((name, *args), lambda: (getattr(self._html_parts, name)(*args, self.page),
-                                                       getattr(self._text_parts, name)(*args, self.page)))
+        return self._fragment(
+            (name, *args),
+            lambda: (
+                getattr(self._html_parts, name)(*args, self.page),
+                getattr(self._text_parts, name)(*args, self.page),
+            ),
+        )
 
     # Per message.
 
@@ -475,8 +490,13 @@ class EmailRenderer:
         """Move cards into 'and N more' until the HTML is within the budget (an estimate from sizes)"""
         new = [(i, self._card("new", i)[0].size) for i in sel.new]
         trending = [(t, self._card("trending", t.item, t.reasons)[0].size) for t in sel.trending]
-        size = (self.shell_html.size + _SLOT_ALLOWANCE + sum(self._top_row(i)[0].size for i in sel.top)
-                + sum(s for _, s in new) + sum(s for _, s in trending))
+        size = (
+            self.shell_html.size
+            + _SLOT_ALLOWANCE
+            + sum(self._top_row(i)[0].size for i in sel.top)
+            + sum(s for _, s in new)
+            + sum(s for _, s in trending)
+        )
         while size > HTML_BUDGET and (new or trending):
             size -= (new if len(new) >= len(trending) else trending).pop()[1]
         return self._keep(sel, len(new), len(trending))
@@ -485,8 +505,16 @@ class EmailRenderer:
     def _keep(sel, new, trending):
         if new == len(sel.new) and trending == len(sel.trending):
             return sel
-        return Selection(sel.subscriber, sel.new[:new], sel.trending[:trending], sel.top, sel.matched_new,
-                         sel.matched_trending, sel.matched_new - new, sel.matched_trending - trending)
+        return Selection(
+            sel.subscriber,
+            sel.new[:new],
+            sel.trending[:trending],
+            sel.top,
+            sel.matched_new,
+            sel.matched_trending,
+            sel.matched_new - new,
+            sel.matched_trending - trending,
+        )
 
     def _body(self, sel):
         """The sections as (text, quoted-printable) pieces, for the HTML part and the text part"""
@@ -521,14 +549,16 @@ class EmailRenderer:
 
     def _static_headers(self, sent_at):
         """The headers every reader's message shares, folded once: (From, Date, List-*, MIME-Version)"""
-        when = sent_at or dt.datetime.combine(self.digest.date, dt.time(0, 0), tzinfo=dt.timezone.utc)
+        when = sent_at or dt.datetime.combine(self.digest.date, dt.time(0, 0), tzinfo=dt.UTC)
         from_name = clean_text(self.settings.from_name) or self.title
         list_id = self.settings.list_id or f"{slug(self.title)}.{self.domain}"
         unsubscribe = b"" if self._personal_unsubscribe else _headers(self._unsubscribe_headers(None))
-        return (_header("From", str(Address(display_name=from_name, addr_spec=self.from_address))),
-                _header("Date", format_datetime(when)),
-                _header("List-Id", f"{_quoted(self.title)} <{clean_text(list_id)}>") + unsubscribe,
-                _header("MIME-Version", "1.0"))
+        return (
+            _header("From", str(Address(display_name=from_name, addr_spec=self.from_address))),
+            _header("Date", format_datetime(when)),
+            _header("List-Id", f"{_quoted(self.title)} <{clean_text(list_id)}>") + unsubscribe,
+            _header("MIME-Version", "1.0"),
+        )
 
     def _unsubscribe_headers(self, address):
         targets = []
@@ -549,18 +579,22 @@ class EmailRenderer:
         message_id, token = self.message_id(sub.email)
         boundary = f"=_digest_{token}"  # "=_" never occurs in quoted-printable text
         unsubscribe = _headers(self._unsubscribe_headers(sub.email)) if self._personal_unsubscribe else b""
-        return b"".join((
-            self._h_from,
-            _header("To", _to(sub)),
-            _header("Subject", clean_text(subject)),
-            self._h_date,
-            _header("Message-ID", message_id),
-            self._h_list, unsubscribe, self._h_mime,
-            f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n\r\n'.encode("ascii"),
-            _part(boundary, "plain", text_qp),
-            _part(boundary, "html", html_qp),
-            f"--{boundary}--\r\n".encode("ascii"),
-        ))
+        return b"".join(
+            (
+                self._h_from,
+                _header("To", _to(sub)),
+                _header("Subject", clean_text(subject)),
+                self._h_date,
+                _header("Message-ID", message_id),
+                self._h_list,
+                unsubscribe,
+                self._h_mime,
+                f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n\r\n'.encode("ascii"),
+                _part(boundary, "plain", text_qp),
+                _part(boundary, "html", html_qp),
+                f"--{boundary}--\r\n".encode("ascii"),
+            )
+        )
 
 
 _SIMPLE_NAME = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")
@@ -581,8 +615,10 @@ def _headers(pairs):
 
 
 def _part(boundary, subtype, encoded):
-    head = (f"--{boundary}\r\nContent-Type: text/{subtype}; charset=\"utf-8\"\r\n"
-            "Content-Transfer-Encoding: quoted-printable\r\n\r\n")
+    head = (
+        f'--{boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    )
     return head.encode("ascii") + encoded + b"\r\n"
 
 
@@ -610,8 +646,10 @@ def _quoted(text):
 
 # -- settings checks ----------------------------------------------------------------------
 
-_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$")
+_ADDRESS = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$"
+)
 
 
 def check_address(address, what):
@@ -630,7 +668,9 @@ def day_url(settings, day):
     try:
         url = settings.day_url.format(base_url=base, date=day.isoformat())
     except (KeyError, IndexError, ValueError) as e:
-        raise EmailSetupError(f"[email] day_url: {settings.day_url!r} can only use {{base_url}} and {{date}} ({e})")
+        raise EmailSetupError(
+            f"[email] day_url: {settings.day_url!r} can only use {{base_url}} and {{date}} ({e})"
+        ) from None
     if not safe_url(url):
         raise EmailSetupError(f"[email] base_url/day_url: {url!r} is not an http(s) URL")
     return url
@@ -643,8 +683,10 @@ def check_unsubscribe(settings):
     url = settings.unsubscribe_url
     if url is not None:
         probe = url.replace("{email}", "x")
-        if not probe.lower().startswith("https://") or not safe_url(probe) or any(c in probe for c in "<>,\""):
+        if not probe.lower().startswith("https://") or not safe_url(probe) or any(c in probe for c in '<>,"'):
             raise EmailSetupError(f"[email] unsubscribe_url: {url!r} is not an https URL")
     if settings.unsubscribe_one_click and not url:
-        raise EmailSetupError("[email] unsubscribe_one_click needs unsubscribe_url: an https endpoint that"
-                              " accepts the POST (a static site cannot)")
+        raise EmailSetupError(
+            "[email] unsubscribe_one_click needs unsubscribe_url: an https endpoint that"
+            " accepts the POST (a static site cannot)"
+        )

@@ -42,7 +42,7 @@ from digest.text import safe_url
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
 ATOM_NS = "http://www.w3.org/2005/Atom"
 GUID_SCHEME = "tag:digest,2024:"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 EDITION_TIME = dt.time(12, 0)  # an edition's time when its fetch time is unknown (an imported day)
 FEED_AUTHORS = 10  # authors named per paper item (its content gives the whole byline)
 DAY_CATEGORIES = 8  # categories of a daily item: its papers' most frequent topics
@@ -132,24 +132,37 @@ def _recent_days(archive, settings):
 def daily_items(archive, site, settings):
     """One item per edition: the last feed_days days, and at least feed_items editions"""
     recent, older = _recent_days(archive, settings)
-    days = recent + older[:max(settings.feed_items - len(recent), 0)]
+    days = recent + older[: max(settings.feed_items - len(recent), 0)]
     guid = f"{GUID_SCHEME}{site_id(settings)}:day:"
     items = []
     for day in days:
         d = archive.digests[day]
         url = f"{site.base_url}day/{day}.html"
-        cards = {"new": [_card(archive, site, item) for item in d.new],
-                 "trending": [_card(archive, site, t.item, t.reasons) for t in d.trending]}
+        cards = {
+            "new": [_card(archive, site, item) for item in d.new],
+            "trending": [_card(archive, site, t.item, t.reasons) for t in d.trending],
+        }
         html = _render("site/_feed_day.html", digest=d, cards=cards, url=url, listings=_listings(site, d))
-        items.append(FeedItem(f"{guid}{day}", url, _day_title(d), edition_time(day, archive.fetched.get(day, ())),
-                              html, _day_summary(site, d), (site.title,), _day_categories(archive, d)))
+        items.append(
+            FeedItem(
+                f"{guid}{day}",
+                url,
+                _day_title(d),
+                edition_time(day, archive.fetched.get(day, ())),
+                html,
+                _day_summary(site, d),
+                (site.title,),
+                _day_categories(archive, d),
+            )
+        )
     return _descending(items)
 
 
 def _day_categories(archive, d):
     """The topics most of the edition's papers share: by how many papers have one, then in listing order"""
-    topics = Counter(topic for item in (*d.new, *(t.item for t in d.trending))
-                     for topic in topic_names(archive, item.entry.keywords))
+    topics = Counter(
+        topic for item in (*d.new, *(t.item for t in d.trending)) for topic in topic_names(archive, item.entry.keywords)
+    )
     # Counter keeps first-seen order, and sorted() is stable: ties stay in listing order.
     return tuple(sorted(topics, key=lambda t: -topics[t])[:DAY_CATEGORIES])
 
@@ -177,8 +190,14 @@ def _day_summary(site, d):
 def _card(archive, site, item, reasons=()):
     paper = archive.papers[item.key]
     url = f"{site.base_url}paper/{paper.slug}.html"
-    return FeedCard(item.entry.title, url, tuple(byline(item.entry, site.max_authors)), tuple(reasons),
-                    short_summary(item.entry, site.summary_sentences), (("Paper page", url), *paper_links(item.entry)))
+    return FeedCard(
+        item.entry.title,
+        url,
+        tuple(byline(item.entry, site.max_authors)),
+        tuple(reasons),
+        short_summary(item.entry, site.summary_sentences),
+        (("Paper page", url), *paper_links(item.entry)),
+    )
 
 
 def paper_items(archive, site, settings):
@@ -196,12 +215,27 @@ def paper_items(archive, site, settings):
             paper = archive.papers[item.key]
             entry = paper.entry
             url = f"{site.base_url}paper/{paper.slug}.html"
-            html = _render("site/_feed_paper.html", entry=entry, byline=byline(entry, site.max_authors),
-                           links=paper_links(entry), day=short_date(day), listing=site.listing(item.listing))
+            html = _render(
+                "site/_feed_paper.html",
+                entry=entry,
+                byline=byline(entry, site.max_authors),
+                links=paper_links(entry),
+                day=short_date(day),
+                listing=site.listing(item.listing),
+            )
             authors = tuple(entry.authors[:FEED_AUTHORS]) or (entry.organization or site.title,)
-            items.append(FeedItem(f"{guid}{paper.slug}", url, entry.title, made, html,
-                                  short_summary(entry, site.summary_sentences) or entry.title, authors,
-                                  topic_names(archive, entry.keywords)))
+            items.append(
+                FeedItem(
+                    f"{guid}{paper.slug}",
+                    url,
+                    entry.title,
+                    made,
+                    html,
+                    short_summary(entry, site.summary_sentences) or entry.title,
+                    authors,
+                    topic_names(archive, entry.keywords),
+                )
+            )
     return _descending(items)
 
 
@@ -308,10 +342,18 @@ def feed_files(archive, site, settings):
     settings: the [site] settings (feed_items, feed_days, site_id, base_url).
     """
     flavours = (
-        ("daily", f"{site.title}", f"The daily digest of {site.title}: new and trending papers",
-         daily_items(archive, site, settings)),
-        ("papers", f"{site.title}: new papers", f"Every new paper in {site.title}, one item each",
-         paper_items(archive, site, settings)),
+        (
+            "daily",
+            f"{site.title}",
+            f"The daily digest of {site.title}: new and trending papers",
+            daily_items(archive, site, settings),
+        ),
+        (
+            "papers",
+            f"{site.title}: new papers",
+            f"Every new paper in {site.title}, one item each",
+            paper_items(archive, site, settings),
+        ),
     )
     files = []
     for name, title, description, items in flavours:

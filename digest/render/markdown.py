@@ -35,8 +35,12 @@ class MarkdownPage:
 
 def render_markdown(digest, config):
     """Render a day's Digest as Markdown"""
-    page = MarkdownPage(title=config.title, digest=digest, settings=config.digest,
-                        listing_names=tuple(sorted(config.site.listing_names.items())))
+    page = MarkdownPage(
+        title=config.title,
+        digest=digest,
+        settings=config.digest,
+        listing_names=tuple(sorted(config.site.listing_names.items())),
+    )
     return make_env("text").get_template("digest.md.j2").render(page=page)
 
 

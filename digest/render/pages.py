@@ -17,8 +17,8 @@ import orjson
 
 from digest.archive import Paper, iso_week, month_of
 from digest.errors import SiteError
-from digest.render.markdown import LINK_LABELS
 from digest.render.chart import paper_chart
+from digest.render.markdown import LINK_LABELS
 from digest.render.text import byline, listing_label, listing_labels, long_date, plural, short_date, short_summary
 from digest.text import safe_url
 
@@ -153,10 +153,17 @@ def _site_info(config, base_url):
         ("New papers (Atom)", "feeds/papers.atom", "application/atom+xml"),
         ("New papers (JSON Feed)", "feeds/papers.json", "application/feed+json"),
     )
-    return SiteInfo(title=config.title, base_url=base, subscribe_url=config.site.subscribe_url, feeds=feeds,
-                    search=config.site.search, listing_names=tuple(sorted(config.site.listing_names.items())),
-                    topics_min_papers=config.site.topics_min_papers, max_authors=config.digest.max_authors,
-                    summary_sentences=config.digest.summary_sentences)
+    return SiteInfo(
+        title=config.title,
+        base_url=base,
+        subscribe_url=config.site.subscribe_url,
+        feeds=feeds,
+        search=config.site.search,
+        listing_names=tuple(sorted(config.site.listing_names.items())),
+        topics_min_papers=config.site.topics_min_papers,
+        max_authors=config.digest.max_authors,
+        summary_sentences=config.digest.summary_sentences,
+    )
 
 
 def check_base_url(url):
@@ -191,23 +198,45 @@ def site_pages(archive, site):
 
     latest = days[-1]
     home = day_data(latest)
-    pages.append(Page("index.html", "site/home.html", site.title,
-                      f"{site.title}: the papers of {long_date(latest)}", site, kind="home",
-                      data={**home, "day": latest, "day_count": len(days), "paper_count": len(papers)}))
+    pages.append(
+        Page(
+            "index.html",
+            "site/home.html",
+            site.title,
+            f"{site.title}: the papers of {long_date(latest)}",
+            site,
+            kind="home",
+            data={**home, "day": latest, "day_count": len(days), "paper_count": len(papers)},
+        )
+    )
 
     for n, day in enumerate(days):
         if not scope.wants("days", day):
             continue
         d = archive.digests[day]
-        pages.append(Page(f"day/{day}.html", "site/day.html", f"{long_date(day)}",
-                          f"{len(d.new)} new and {len(d.trending)} trending papers on {long_date(day)}",
-                          site, kind="day", data={**day_data(day), "day": day,
-                                                  "prev": days[n - 1] if n else None,
-                                                  "next": days[n + 1] if n + 1 < len(days) else None,
-                                                  "fingerprint": repr((archive.day_keys.get(day),
-                                                                       days[n - 1] if n else None,
-                                                                       days[n + 1] if n + 1 < len(days)
-                                                                       else None))}))
+        pages.append(
+            Page(
+                f"day/{day}.html",
+                "site/day.html",
+                f"{long_date(day)}",
+                f"{len(d.new)} new and {len(d.trending)} trending papers on {long_date(day)}",
+                site,
+                kind="day",
+                data={
+                    **day_data(day),
+                    "day": day,
+                    "prev": days[n - 1] if n else None,
+                    "next": days[n + 1] if n + 1 < len(days) else None,
+                    "fingerprint": repr(
+                        (
+                            archive.day_keys.get(day),
+                            days[n - 1] if n else None,
+                            days[n + 1] if n + 1 < len(days) else None,
+                        )
+                    ),
+                },
+            )
+        )
 
     for kind, names, periods in _periods(days):
         for n, name in enumerate(names):
@@ -218,30 +247,66 @@ def site_pages(archive, site):
         # The chart, description and topic links are computed when the page renders (in a
         # worker process), so 30,000 paper contexts stay small.
         if scope.wants("papers", paper.key):
-            pages.append(PaperPage(f"paper/{paper.slug}.html", "site/paper.html", paper.entry.title, None, site,
-                                   kind="paper", data={"paper": paper, "topic_index": archive.topic_index}))
+            pages.append(
+                PaperPage(
+                    f"paper/{paper.slug}.html",
+                    "site/paper.html",
+                    paper.entry.title,
+                    None,
+                    site,
+                    kind="paper",
+                    data={"paper": paper, "topic_index": archive.topic_index},
+                )
+            )
 
     by_year = defaultdict(list)
     for day in reversed(days):
         by_year[day.year].append(day)
     weeks = sorted({iso_week(d) for d in days}, reverse=True)
     months = sorted({month_of(d) for d in days}, reverse=True)
-    pages.append(Page("archive.html", "site/archive.html", "Archive", f"Every day of {site.title}", site,
-                      kind="archive", data={"years": tuple(by_year.items()), "counts": archive.counts,
-                                            "weeks": tuple((w, _week_label(w)) for w in weeks),
-                                            "months": tuple((m, _month_label(m)) for m in months)}))
-    pages.append(Page("topics.html", "site/topics.html", "Topics", f"Topics of the papers in {site.title}",
-                      site, kind="topics", data=_topics_index(archive.topics, site.topics_min_papers)))
+    pages.append(
+        Page(
+            "archive.html",
+            "site/archive.html",
+            "Archive",
+            f"Every day of {site.title}",
+            site,
+            kind="archive",
+            data={
+                "years": tuple(by_year.items()),
+                "counts": archive.counts,
+                "weeks": tuple((w, _week_label(w)) for w in weeks),
+                "months": tuple((m, _month_label(m)) for m in months),
+            },
+        )
+    )
+    pages.append(
+        Page(
+            "topics.html",
+            "site/topics.html",
+            "Topics",
+            f"Topics of the papers in {site.title}",
+            site,
+            kind="topics",
+            data=_topics_index(archive.topics, site.topics_min_papers),
+        )
+    )
     recent = None
     for topic in archive.topics.values():
         if scope.wants("topics", topic.slug):
             recent = recent or _most_recent_first(papers)
             pages += _topic_pages(papers, site, topic, sorted(topic.keys, key=recent.__getitem__))
     if site.search:
-        pages.append(Page("search.html", "site/search.html", "Search", f"Search every paper in {site.title}",
-                          site, kind="search"))
-    pages.append(Page("404.html", "site/404.html", "Page not found", "This page does not exist.", site,
-                      kind="404", sitemap=False))
+        pages.append(
+            Page(
+                "search.html", "site/search.html", "Search", f"Search every paper in {site.title}", site, kind="search"
+            )
+        )
+    pages.append(
+        Page(
+            "404.html", "site/404.html", "Page not found", "This page does not exist.", site, kind="404", sitemap=False
+        )
+    )
     return pages
 
 
@@ -291,26 +356,42 @@ def _rollup_pages(archive, site, kind, names, n, days):
     data = _rollup(archive, days)
     rest = data.pop("rest")
     count = _page_count(len(rest), ROLLUP_PAGE)
-    near = {"prev": (names[n - 1], label(names[n - 1])) if n else None,
-            "next": (names[n + 1], label(names[n + 1])) if n + 1 < len(names) else None}
+    near = {
+        "prev": (names[n - 1], label(names[n - 1])) if n else None,
+        "next": (names[n + 1], label(names[n + 1])) if n + 1 < len(names) else None,
+    }
     shown = {card.paper.key for card in data["top"] + data["gainers"]}
     # A rollup shows the cards' entries, each other paper's title and observations, and its neighbours.
-    base = (tuple(days), near, [archive.counts[day] for day in days],
-            [archive.papers[k].entry for k in sorted(shown)])
+    base = (tuple(days), near, [archive.counts[day] for day in days], [archive.papers[k].entry for k in sorted(shown)])
     pages = []
     for number in range(1, count + 1):
-        listed = rest[(number - 1) * ROLLUP_PAGE:number * ROLLUP_PAGE]
+        listed = rest[(number - 1) * ROLLUP_PAGE : number * ROLLUP_PAGE]
         fingerprint = repr((base, number, count, [(p.key, p.entry.title, p.observations) for p in listed]))
         title = label(name) + (f" (page {number} of {count})" if number > 1 else "")
-        pages.append(Page(_period_path(kind, name, number), "site/rollup.html", title,
-                          f"The most upvoted papers, the papers that gained most and every paper of {label(name)}",
-                          site, kind=kind,
-                          data={**data, **near, "name": name, "label": label(name), "days": tuple(days),
-                                "day_counts": tuple((day, archive.counts[day]) for day in days),
-                                "rest": listed, "rest_total": len(rest), "number": number,
-                                "first": (number - 1) * ROLLUP_PAGE + 1,
-                                "pages": tuple(_period_path(kind, name, m) for m in range(1, count + 1)),
-                                "fingerprint": fingerprint}))
+        pages.append(
+            Page(
+                _period_path(kind, name, number),
+                "site/rollup.html",
+                title,
+                f"The most upvoted papers, the papers that gained most and every paper of {label(name)}",
+                site,
+                kind=kind,
+                data={
+                    **data,
+                    **near,
+                    "name": name,
+                    "label": label(name),
+                    "days": tuple(days),
+                    "day_counts": tuple((day, archive.counts[day]) for day in days),
+                    "rest": listed,
+                    "rest_total": len(rest),
+                    "number": number,
+                    "first": (number - 1) * ROLLUP_PAGE + 1,
+                    "pages": tuple(_period_path(kind, name, m) for m in range(1, count + 1)),
+                    "fingerprint": fingerprint,
+                },
+            )
+        )
     return pages
 
 
@@ -323,8 +404,13 @@ def _topics_index(topics, least):
         first = topic.slug[0]
         letters[first.upper() if first.isalpha() else "0–9"].append(topic)
     groups = sorted(letters.items(), key=lambda kv: (kv[0] != "0–9", kv[0]))
-    return {"popular": tuple(popular), "letters": tuple((letter, tuple(ts)) for letter, ts in groups),
-            "least": least, "count": len(listed), "all": len(topics)}
+    return {
+        "popular": tuple(popular),
+        "letters": tuple((letter, tuple(ts)) for letter, ts in groups),
+        "least": least,
+        "count": len(listed),
+        "all": len(topics),
+    }
 
 
 def _page_count(total, size):
@@ -348,16 +434,38 @@ def _topic_pages(papers, site, topic, keys):
     count = _page_count(len(keys), TOPIC_PAGE)
     pages = []
     for n in range(1, count + 1):
-        listed = tuple(papers[k] for k in keys[(n - 1) * TOPIC_PAGE:n * TOPIC_PAGE])
+        listed = tuple(papers[k] for k in keys[(n - 1) * TOPIC_PAGE : n * TOPIC_PAGE])
         # A topic page shows its name, aliases and each listed paper's title, last day seen and peak upvotes.
-        fingerprint = repr((topic.name, topic.aliases, len(keys), n,
-                            [(p.slug, p.entry.title, p.last_seen, p.peak_upvotes) for p in listed]))
+        fingerprint = repr(
+            (
+                topic.name,
+                topic.aliases,
+                len(keys),
+                n,
+                [(p.slug, p.entry.title, p.last_seen, p.peak_upvotes) for p in listed],
+            )
+        )
         title = f"Topic: {topic.name}" + (f" (page {n} of {count})" if n > 1 else "")
-        pages.append(Page(_topic_path(topic.slug, n), "site/topic.html", title,
-                          f"{plural(len(keys), 'paper')} about {topic.name}", site, kind="topic",
-                          data={"topic": topic, "name": topic.name, "papers": listed, "total": len(keys),
-                                "number": n, "pages": tuple(_topic_path(topic.slug, m) for m in range(1, count + 1)),
-                                "first": (n - 1) * TOPIC_PAGE + 1, "fingerprint": fingerprint}))
+        pages.append(
+            Page(
+                _topic_path(topic.slug, n),
+                "site/topic.html",
+                title,
+                f"{plural(len(keys), 'paper')} about {topic.name}",
+                site,
+                kind="topic",
+                data={
+                    "topic": topic,
+                    "name": topic.name,
+                    "papers": listed,
+                    "total": len(keys),
+                    "number": n,
+                    "pages": tuple(_topic_path(topic.slug, m) for m in range(1, count + 1)),
+                    "first": (n - 1) * TOPIC_PAGE + 1,
+                    "fingerprint": fingerprint,
+                },
+            )
+        )
     return pages
 
 
@@ -403,11 +511,19 @@ def _rollup(archive, days):
     def card(key, reason):
         return Card(papers[key], papers[key].entry, (reason,))
 
-    return {"top": tuple(card(k, f"{plural(peaks[k], 'upvote')}") for k in top),
-            "gainers": tuple(card(k, f"+{plural(gains[k], 'upvote')}") for k in gainers),
-            "gains": gains, "peaks": peaks, "firsts": firsts, "seen": len(keys), "new": new,
-            "rest": tuple(papers[k] for k in sorted((k for k in keys if k not in shown),
-                                                   key=lambda k: (firsts[k], -peaks.get(k, 0), k)))}
+    return {
+        "top": tuple(card(k, f"{plural(peaks[k], 'upvote')}") for k in top),
+        "gainers": tuple(card(k, f"+{plural(gains[k], 'upvote')}") for k in gainers),
+        "gains": gains,
+        "peaks": peaks,
+        "firsts": firsts,
+        "seen": len(keys),
+        "new": new,
+        "rest": tuple(
+            papers[k]
+            for k in sorted((k for k in keys if k not in shown), key=lambda k: (firsts[k], -peaks.get(k, 0), k))
+        ),
+    }
 
 
 def _rest(archive, days):
@@ -423,8 +539,7 @@ def day_json(digest):
 
 def sitemap_xml(paths, site):
     """Every page but the 404 page, with its last change: a paper's last sighting, a day's date"""
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     for path, lastmod in paths:
         if lastmod is not None:
             canonical = site.base_url + ("" if path == "index.html" else path)
@@ -435,5 +550,3 @@ def sitemap_xml(paths, site):
 
 def robots_txt(site):
     return f"User-agent: *\nAllow: /\n\nSitemap: {site.base_url}sitemap.xml\n"
-
-

@@ -63,7 +63,7 @@ def long_date(day):
 
 
 # A site has a few thousand distinct days; formatting each once saves a second on a big build.
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def short_date(day):
     """'21 Aug 2026'"""
     return f"{day.day} {day:%b %Y}"
@@ -95,7 +95,7 @@ def listing_label(listing, names=None):
     if listing in LISTING_NAMES:
         return LISTING_NAMES[listing]
     if listing.startswith("arxiv:"):
-        return f"arXiv {listing[len('arxiv:'):]}"
+        return f"arXiv {listing[len('arxiv:') :]}"
     if listing.endswith("-recent"):
         return listing_label(listing[: -len("-recent")], names)
     return listing

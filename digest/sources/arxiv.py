@@ -41,14 +41,16 @@ def parse_feed(data, *, cross_lists=False):
         title = item.get("title")
         if not title:
             raise InputError(f"feed item {index}: has no title")
-        entries.append(make_entry(
-            rank=len(entries) + 1,
-            title=title,
-            id=_item_id(item),
-            abstract=_ABSTRACT.sub("", item.get("summary") or "") or None,
-            authors=[a.strip() for a in (item.get("author") or "").split(",") if a.strip()],
-            published=_day(item.get("published")),
-        ))
+        entries.append(
+            make_entry(
+                rank=len(entries) + 1,
+                title=title,
+                id=_item_id(item),
+                abstract=_ABSTRACT.sub("", item.get("summary") or "") or None,
+                authors=[a.strip() for a in (item.get("author") or "").split(",") if a.strip()],
+                published=_day(item.get("published")),
+            )
+        )
     day = _day(feed.feed.get("published") or feed.feed.get("updated"))
     category = _CATEGORY.match(feed.feed.get("title") or "")
     listing = f"arxiv:{category.group(1)}" if category else None

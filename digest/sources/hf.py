@@ -82,7 +82,8 @@ def _entry(rank, item, where):
         comments=_count(item.get("numComments")),
         links={"code": paper.get("githubRepo"), "project": paper.get("projectPage")},
         keywords=[k for k in paper.get("ai_keywords") or () if isinstance(k, str)]
-        if isinstance(paper.get("ai_keywords"), list) else (),
+        if isinstance(paper.get("ai_keywords"), list)
+        else (),
         ai_summary=_text(paper.get("ai_summary")),
         github_stars=_count(paper.get("githubStars")),
     )

@@ -130,10 +130,10 @@ def _strip_chrome(line, *, day=True):
     while rest:
         match = _CHROME.match(rest)
         if match:
-            rest = rest[match.end():].lstrip()
+            rest = rest[match.end() :].lstrip()
             continue
         if _is_badge(rest):
-            rest = rest[len(_BADGE):].lstrip()
+            rest = rest[len(_BADGE) :].lstrip()
             continue
         shown, after = _header_day_prefix(rest) if day and not found else (None, rest)
         if shown is None:
@@ -146,7 +146,7 @@ def _is_badge(text):
     """Tell whether text starts with the badge "new", not with a word that begins with it"""
     if not text.startswith(_BADGE):
         return False
-    after = text[len(_BADGE):].lstrip()
+    after = text[len(_BADGE) :].lstrip()
     return not after or bool(_CHROME.match(after)) or after.startswith(_BADGE) or _header_day_prefix(after)[0]
 
 
@@ -157,7 +157,7 @@ def _header_day_prefix(text):
     match = _HEADER_DAY.match(text)
     if not match:
         return None, text
-    rest = text[match.end():]
+    rest = text[match.end() :]
     month = _MONTHS.index(match.group(1)) + 1
     day = int(match.group(2))
     # "Oct 19, 2023" is a paper's date, not the header's day.
@@ -182,9 +182,7 @@ def _read_papers(tokens, year):
     while index < len(tokens):
         title, abstract = _title_and_abstract(tokens, index)
         meta, index = _read_metadata(tokens, index + 2, year)
-        entries.append(
-            make_entry(rank=len(entries) + 1, title=title.text, abstract=abstract.text, **meta)
-        )
+        entries.append(make_entry(rank=len(entries) + 1, title=title.text, abstract=abstract.text, **meta))
     return tuple(entries)
 
 
@@ -267,8 +265,7 @@ def _raise_missing_date(dot, token):
         raise InputError(f"line {dot.number}: '·' is not followed by the paper's date")
     what = "an unreadable date" if _DATE_SHAPED.match(token.text) else "no date"
     raise InputError(
-        f"line {token.number}: {what} after '·' (expected e.g. 'Oct 7 3' or"
-        f" 'Oct 19, 2023'), found {token.text!r}"
+        f"line {token.number}: {what} after '·' (expected e.g. 'Oct 7 3' or 'Oct 19, 2023'), found {token.text!r}"
     )
 
 
