@@ -115,12 +115,22 @@ def grow(server, run_day, days, per_day=10):
 
 
 def fetch_three_days(run, server, tmp_path, *listings):
-    """Daily fetches on Aug 19, 20 and 21 from a server whose upvotes grow by 10 a day"""
+    """Daily fetches on Aug 19, 20 and 21 from a server whose upvotes grow by 10 a day
+
+    Each run happens on its own day (its clock set to that day's evening), as the daily job's
+    do: for a past day a run would skip the listings that only have today's list.
+    """
     days = [dt.date(2026, 8, 19), dt.date(2026, 8, 20), dt.date(2026, 8, 21)]
     configure(tmp_path / "digest.toml", server.url, window_days=7)
-    for day in days:
-        grow(server, day, days)
-        run("fetch", "--date", day, *(arg for name in listings for arg in ("--listing", name)))
+    real = fetch_module.fetch
+    try:
+        for day in days:
+            grow(server, day, days)
+            evening = dt.datetime(day.year, day.month, day.day, 22, 47, tzinfo=dt.UTC)
+            fetch_module.fetch = lambda *a, when=evening, **kw: real(*a, **{**kw, "now": when})
+            run("fetch", "--date", day, *(arg for name in listings for arg in ("--listing", name)))
+    finally:
+        fetch_module.fetch = real
 
 
 def test_three_daily_runs_with_growing_upvotes_give_trending_papers_with_gains(run, server, tmp_path):

@@ -21,7 +21,7 @@ from test_run import cert, servers  # noqa: F401 (fixtures)
 from test_site import same_files
 
 from digest.config import Config, SiteSettings
-from digest.errors import SiteError
+from digest.errors import FileSystemError, SiteError
 from digest.pipeline import import_files
 from digest.publish import writer as writer_module
 from digest.publish.site import build_site
@@ -219,7 +219,7 @@ def no_half_files(out, fresh):
 
 def test_a_full_disk_is_a_one_line_error_and_leaves_no_half_file(data, tmp_path, small_disk):
     out = small_disk / "site"
-    with pytest.raises(SiteError) as error:
+    with pytest.raises(FileSystemError) as error:
         build_site(config_for(data.root), out)
     message = str(error.value)
     assert "\n" not in message and "No space left on device" in message and str(out) in message
@@ -241,7 +241,7 @@ def test_a_write_the_system_refuses_is_a_one_line_error_and_leaves_no_half_file(
     done = subprocess.run([sys.executable, "-m", "digest", "--data-dir", str(data.root), "build", "--out", str(out),
                            "--no-search"], env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=limit,
                           capture_output=True, text=True, timeout=300)
-    assert done.returncode == 10, done.stderr
+    assert done.returncode == 11, done.stderr
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith(f"Error: cannot write {out}/") and "File too large" in done.stderr
     assert not list(out.rglob("*.tmp"))

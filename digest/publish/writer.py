@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 
 from digest.archive import BuildState
-from digest.errors import SiteError
+from digest.errors import FileSystemError, SiteError
 from digest.render import make_env
 
 MANIFEST = ".digest-build.json"
@@ -98,7 +98,7 @@ class SiteWriter:
             self.out.mkdir(parents=True, exist_ok=True)
             self._dirs[""] = os.open(self.out, _DIR & ~os.O_NOFOLLOW)
         except OSError as e:
-            raise SiteError(f"cannot write {self.out} ({e.strerror})") from None
+            raise _refused(self.out, e) from None
         try:
             os.close(
                 os.open(MARKER, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=self._dirs[""])
@@ -266,7 +266,10 @@ def _refused(path, error):
     """The one-line SiteError for an OSError at `path` (a symlink in the way, a full disk, ...)"""
     if error.errno in (errno.ELOOP, errno.EMLINK) or (error.errno == errno.ENOTDIR and os.path.islink(path)):
         return SiteError(f"refusing to write through a symlink: {path}")
-    return SiteError(f"cannot write {path} ({error.strerror or error})")
+    # Any other OS error is the file system's (exit 11, as for every command), named here.
+    made = FileSystemError(f"cannot write {path} ({error.strerror or error})")
+    made.errno = error.errno
+    return made
 
 
 def _lexists(path):
