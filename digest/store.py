@@ -26,17 +26,14 @@ TEMP_SUFFIX = ".tmp"
 DATA_GITIGNORE = "# written by digest: derived files, never committed\n.cache/\n*.tmp\n"
 
 
-def sweep_temp_files(folder, keep=None):
+def sweep_temp_files(folder):
     """Remove the temp files an interrupted write_atomic left in folder (not following links)"""
     try:
         with os.scandir(folder) as entries:
             stray = [
                 e.path
                 for e in entries
-                if e.name.startswith(".")
-                and e.name.endswith(TEMP_SUFFIX)
-                and e.path != keep
-                and e.is_file(follow_symlinks=False)
+                if e.name.startswith(".") and e.name.endswith(TEMP_SUFFIX) and e.is_file(follow_symlinks=False)
             ]
     except OSError:
         return
