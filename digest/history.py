@@ -6,17 +6,13 @@ import collections
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
-
-import orjson
 
 from digest.errors import StoreError
 from digest.models import RECENT_SUFFIX, Observation
-from digest.store import write_atomic
-from digest.text import arxiv_id, title_key
+from digest.store import StampCache, index_record
 
-INDEX_VERSION = 2
-INDEX_FILE = Path(".cache") / "history-index.json"
+INDEX_VERSION = 3
+INDEX_FILE = "history-index.json"  # in <data-dir>/.cache/
 
 
 @dataclass(frozen=True)
@@ -33,6 +29,8 @@ class History:
     # identity key -> Announcement, for papers whose edition is not their list's day (late
     # additions, caught-up days); every other paper is announced on its first observation's day.
     late: dict | None = None
+    # "<listing folder>/<file name>" -> content hash of each snapshot file read (load_history).
+    hashes: dict = dataclasses.field(default_factory=dict)
 
     def key_of(self, entry):
         """Identity of an entry: its arXiv id, else the id its title is known by, else its title key"""
@@ -72,33 +70,33 @@ class Announcement:
 def load_history(store, skip=None):
     """Build the History of a store, reading only snapshot files changed since the last index
 
-    With `skip` (paths to leave out, possibly empty), a damaged snapshot file is left out
-    too and listed in History.damaged, for the commands that can go on without it.
+    The index is the store's StampCache of `store.index_record` (rows, added, content hash)
+    per snapshot file. With `skip` (paths to leave out, possibly empty), a damaged snapshot
+    file is left out too and listed in History.damaged, for the commands that can go on
+    without it.
     """
-    index_path = store.cache_path(INDEX_FILE.name)
-    cached = _read_index(index_path)
-    records, changed, damaged = {}, False, []
+    cache = StampCache(store, INDEX_FILE, INDEX_VERSION, valid=_valid_record)
+    records, damaged = {}, []
     for _, _, path in store.files():
         if skip is not None and path in skip:
             continue
-        rel = path.relative_to(store.root).as_posix()
-        stat = path.stat()
-        stamp = [stat.st_size, stat.st_mtime_ns]
-        old = cached.get(rel)
-        if old and old["stamp"] == stamp:
-            records[rel] = old
-            continue
         try:
-            records[rel] = {"stamp": stamp, **_index_snapshot(path)}
+            rel, stamp, record = cache.get(path)
+            if record is None:
+                record = index_record(path)
+                cache.put(rel, stamp, record)
         except StoreError as e:
             if skip is None:
                 raise
             damaged.append((path, str(e)))
-        changed = True
-    if changed or records.keys() != cached.keys():
-        _write_index(index_path, records)
+            continue
+        records[rel] = record
+    cache.save()
     history = history_from_records(records.values())
-    return dataclasses.replace(history, damaged=tuple(damaged)) if damaged else history
+    # The content hashes name what a build depends on (incremental's day keys), by
+    # "<listing folder>/<file name>".
+    hashes = {rel.partition("/")[2]: record["hash"] for rel, record in records.items()}
+    return dataclasses.replace(history, hashes=hashes, damaged=tuple(damaged))
 
 
 def history_from_records(records):
@@ -161,66 +159,12 @@ def _late_announcements(records, aliases):
     return late
 
 
-def _index_snapshot(path):
-    """The few fields history needs from one snapshot file"""
-    try:
-        # orjson parses twice as fast as json, and parsing is most of a cold build.
-        data = orjson.loads(path.read_bytes())
-    except OSError as e:
-        raise StoreError(f"{path}: cannot read ({e.strerror})") from None
-    except orjson.JSONDecodeError as e:
-        raise StoreError(f"{path}: damaged snapshot file ({e})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
-        raise StoreError(f"{path}: not a digest snapshot")
-    if not isinstance(data.get("listing"), str) or not isinstance(data.get("date"), str):
-        raise StoreError(f"{path}: snapshot has no listing or date")
-    try:
-        dt.date.fromisoformat(data["date"][:10])
-    except ValueError:
-        raise StoreError(f"{path}: snapshot date {data['date']!r} is not YYYY-MM-DD") from None
-    rows = []
-    for index, entry in enumerate(data["entries"], start=1):
-        title = entry.get("title") if isinstance(entry, dict) else None
-        if not isinstance(title, str) or not isinstance(entry.get("rank"), int):
-            raise StoreError(f"{path}: entry {index} has no title or rank")
-        upvotes, paper_id = entry.get("upvotes"), entry.get("id")
-        # Stored ids were normalised on import; only check they are ids at all.
-        if paper_id is not None and not (isinstance(paper_id, str) and arxiv_id(paper_id) == paper_id):
-            raise StoreError(f"{path}: entry {index} has an invalid id {paper_id!r}")
-        rows.append([paper_id, title_key(title), entry["rank"], upvotes if isinstance(upvotes, int) else None])
-    added = data.get("added") or {}
-    if not isinstance(added, dict) or not all(isinstance(v, str) for v in added.values()):
-        raise StoreError(f"{path}: snapshot 'added' is not an object of days")
-    return {"listing": data["listing"], "date": data["date"][:10], "rows": rows, "added": added}
-
-
-def _read_index(path):
-    try:
-        data = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return {}
-    if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
-        return {}
-    files = data.get("files")
-    if not isinstance(files, dict) or not all(_valid_record(r) for r in files.values()):
-        return {}
-    return files
-
-
 def _valid_record(record):
     return (
         isinstance(record, dict)
-        and isinstance(record.get("stamp"), list)
         and isinstance(record.get("listing"), str)
         and isinstance(record.get("date"), str)
+        and isinstance(record.get("hash"), str)
         and isinstance(record.get("rows"), list)
         and all(isinstance(row, list) and len(row) == 4 for row in record["rows"])
     )
-
-
-def _write_index(path, records):
-    try:
-        write_atomic(path, orjson.dumps({"version": INDEX_VERSION, "files": records}, option=orjson.OPT_SORT_KEYS))
-    except OSError:
-        # The index only saves time; a read-only data directory still works without it.
-        pass

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from pathlib import Path
-
-import orjson
 
 from digest.archive import Archive, DayCount, Known, Paper, Scope, iso_week, month_of, paper_slug
 from digest.diff import make_digest
 from digest.errors import NoDataError, SiteError, StoreError
 from digest.history import load_history
 from digest.pipeline import with_details
-from digest.store import Store, load_snapshot, write_atomic
+from digest.store import Store, load_snapshot
 from digest.topics import make_topics
 
 
@@ -67,8 +64,7 @@ def _collect(config, store, state, skip):
     for _, day, path in store.files():
         if not skip or path not in skip:
             files_by_day[day].append(path)
-    stamps = _stamp_files(store, files_by_day)
-    day_keys = _day_keys(days, files_by_day, stamps, history, config)
+    day_keys = _day_keys(days, files_by_day, history, config)
     if state is not None:
         try:
             return _update_archive(store, history, config, files_by_day, day_keys, state, skip)
@@ -96,44 +92,7 @@ def _topics(papers):
     return make_topics((paper.key, paper.entry.keywords) for paper in papers.values())
 
 
-HASHES_FILE = Path(".cache") / "snapshot-hashes.json"
-
-
-def _stamp_files(store, files_by_day):
-    """snapshot path -> [size, mtime_ns, content hash], hashing only files whose size or mtime changed
-
-    The hashes are kept beside the history index (<data-dir>/.cache/), not in the site's
-    manifest: mtimes differ between two copies of the same data, and manifests should not.
-    """
-    path = store.cache_path(HASHES_FILE.name)
-    try:
-        old = orjson.loads(path.read_bytes())
-        old = old if isinstance(old, dict) else {}
-    except (OSError, orjson.JSONDecodeError):
-        old = {}
-    stamps = {}
-    for paths in files_by_day.values():
-        for snapshot in paths:
-            rel = f"{snapshot.parent.name}/{snapshot.name}"
-            try:
-                stat = snapshot.stat()
-                cached = old.get(rel)
-                if isinstance(cached, list) and len(cached) == 3 and cached[:2] == [stat.st_size, stat.st_mtime_ns]:
-                    stamps[rel] = cached
-                    continue
-                raw = snapshot.read_bytes()
-            except OSError as e:
-                raise _Damaged((snapshot, f"{snapshot}: cannot read ({e.strerror})")) from None
-            stamps[rel] = [stat.st_size, stat.st_mtime_ns, hashlib.blake2b(raw, digest_size=16).hexdigest()]
-    if stamps != old:
-        try:
-            write_atomic(path, orjson.dumps(stamps, option=orjson.OPT_SORT_KEYS))
-        except OSError:
-            pass  # only saves time: a read-only data folder builds all the same
-    return stamps
-
-
-def _day_keys(days, files_by_day, stamps, history, config):
+def _day_keys(days, files_by_day, history, config):
     """day -> a chained hash of the snapshots up to that day, the aliases that apply and the settings"""
     # A day's digest depends on the snapshots up to that day, the aliases of id-less titles
     # and the settings, nothing later: a chained hash of those lets a rebuild skip unchanged days.
@@ -144,7 +103,7 @@ def _day_keys(days, files_by_day, stamps, history, config):
         for path in files_by_day[day]:
             rel = f"{path.parent.name}/{path.name}"
             # Content, not mtimes: two builds of the same data write the same manifest too.
-            chain.update(f"{rel}:{stamps[rel][2]};".encode())
+            chain.update(f"{rel}:{history.hashes[rel]};".encode())
         keys[day] = chain.hexdigest()
     return keys
 

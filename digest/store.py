@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import tempfile
@@ -13,6 +14,7 @@ import orjson
 from digest.errors import DigestError, FileSystemError, InputError, StoreError
 from digest.models import COUNT_MAX, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Entry, Snapshot, Source, check_listing
 from digest.text import CONTROL as _CONTROL
+from digest.text import arxiv_id, title_key
 
 
 def dump_json(value):
@@ -215,11 +217,9 @@ class Store:
         return sorted({day for _, day, _ in self.files()})
 
     def load_path(self, path):
-        """Read and validate one stored snapshot file"""
+        """Read and validate one stored snapshot file (every field, with messages that name it)"""
         try:
-            data = json.loads(Path(path).read_bytes())
-        except OSError as e:
-            raise StoreError(f"{path}: cannot read ({e.strerror})") from None
+            data = json.loads(read_file(path))
         except (ValueError, RecursionError) as e:
             raise StoreError(f"{path}: damaged snapshot file ({e})") from None
         try:
@@ -231,6 +231,14 @@ class Store:
         """The snapshot of a listing on a day, or None when there is none"""
         path = self.path(listing, day)
         return self.load_path(path) if path.exists() else None
+
+
+def read_file(path):
+    """The bytes of a stored file, or a StoreError naming it"""
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise StoreError(f"{path}: cannot read ({e.strerror})") from None
 
 
 def _refuse_link(path):
@@ -251,7 +259,7 @@ def load_snapshot(store, path, raw=None):
     the full validation, which names what is wrong. Rendering checks links again either way.
     """
     try:
-        data = orjson.loads(path.read_bytes() if raw is None else raw)
+        data = orjson.loads(read_file(path) if raw is None else raw)
         entries = tuple(_stored_entry(e) for e in data["entries"])
         if data.get("format") != SNAPSHOT_FORMAT or data.get("version") != SNAPSHOT_VERSION:
             raise ValueError("not a current snapshot")
@@ -266,7 +274,7 @@ def load_snapshot(store, path, raw=None):
             window=tuple(dt.date.fromisoformat(d) for d in window) if window else None,
             added={k: dt.date.fromisoformat(d) for k, d in (data.get("added") or {}).items()},
         )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, DigestError):
+    except (ValueError, KeyError, TypeError, AttributeError, DigestError):
         return store.load_path(path)
 
 
@@ -300,3 +308,105 @@ def _stored_entry(e):
         ai_summary=e["ai_summary"],
         github_stars=e["github_stars"],
     )
+
+
+def index_record(path, raw=None):
+    """What the history needs of one snapshot file: listing, date, rows, added, content hash
+
+    rows are [id, title key, rank, upvotes], one per entry. The shape is checked, not every
+    field: stored files were validated when they were stored (load_path names any damage).
+    """
+    raw = read_file(path) if raw is None else raw
+    try:
+        # orjson parses twice as fast as json, and parsing is most of a cold history.
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise StoreError(f"{path}: damaged snapshot file ({e})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+        raise StoreError(f"{path}: not a digest snapshot")
+    if not isinstance(data.get("listing"), str) or not isinstance(data.get("date"), str):
+        raise StoreError(f"{path}: snapshot has no listing or date")
+    try:
+        dt.date.fromisoformat(data["date"][:10])
+    except ValueError:
+        raise StoreError(f"{path}: snapshot date {data['date']!r} is not YYYY-MM-DD") from None
+    rows = []
+    for index, entry in enumerate(data["entries"], start=1):
+        title = entry.get("title") if isinstance(entry, dict) else None
+        if not isinstance(title, str) or not isinstance(entry.get("rank"), int):
+            raise StoreError(f"{path}: entry {index} has no title or rank")
+        upvotes, paper_id = entry.get("upvotes"), entry.get("id")
+        # Stored ids were normalised on import; only check they are ids at all.
+        if paper_id is not None and not (isinstance(paper_id, str) and arxiv_id(paper_id) == paper_id):
+            raise StoreError(f"{path}: entry {index} has an invalid id {paper_id!r}")
+        rows.append([paper_id, title_key(title), entry["rank"], upvotes if isinstance(upvotes, int) else None])
+    added = data.get("added") or {}
+    if not isinstance(added, dict) or not all(isinstance(v, str) for v in added.values()):
+        raise StoreError(f"{path}: snapshot 'added' is not an object of days")
+    return {
+        "listing": data["listing"],
+        "date": data["date"][:10],
+        "rows": rows,
+        "added": added,
+        "hash": hashlib.blake2b(raw, digest_size=16).hexdigest(),
+    }
+
+
+class StampCache:
+    """Values derived from files, kept in <data-dir>/.cache/<name> while each file's size and
+    mtime stay the same (Pelican's FileStampDataCacher)
+
+    `get` gives a file's cached value, or None when the file changed or is new; `put` records
+    a new one; `save` writes the cache when anything changed. A cache that is damaged, of
+    another version or unwritable only costs time: every value is derived again.
+    """
+
+    def __init__(self, store, name, version, valid=lambda value: True):
+        self.path = store.cache_path(name)
+        self.root = store.root
+        self.version = version
+        self.old = self._read(valid)
+        self.values = {}  # rel path -> [stamp, value], of the files asked for this time
+        self.changed = False
+
+    def _read(self, valid):
+        try:
+            data = orjson.loads(self.path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return {}
+        files = data.get("files") if isinstance(data, dict) and data.get("version") == self.version else None
+        if not isinstance(files, dict):
+            return {}
+        return {
+            rel: item
+            for rel, item in files.items()
+            if isinstance(item, list) and len(item) == 2 and isinstance(item[0], list) and valid(item[1])
+        }
+
+    def get(self, path):
+        """(key, stamp, the cached value or None): pass key and stamp on to `put`"""
+        rel = path.relative_to(self.root).as_posix()
+        try:
+            stat = path.stat()
+        except OSError as e:
+            raise StoreError(f"{path}: cannot read ({e.strerror})") from None
+        stamp = [stat.st_size, stat.st_mtime_ns]
+        old = self.old.get(rel)
+        if old is not None and old[0] == stamp:
+            self.values[rel] = old
+            return rel, stamp, old[1]
+        return rel, stamp, None
+
+    def put(self, rel, stamp, value):
+        self.values[rel] = [stamp, value]
+        self.changed = True
+
+    def save(self):
+        """Write the values of the files asked for, when they differ from what was read"""
+        if not self.changed and self.values.keys() == self.old.keys():
+            return
+        try:
+            payload = orjson.dumps({"version": self.version, "files": self.values}, option=orjson.OPT_SORT_KEYS)
+            write_atomic(self.path, payload)
+        except OSError:
+            pass  # only saves time: a read-only data folder works all the same

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import os
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +50,36 @@ def test_written_files_are_readable_by_others(tmp_path):
     target = tmp_path / "f.txt"
     write_atomic(target, "x")
     assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_one_reader_and_one_stamp_cache_serve_history_and_site(tmp_path, monkeypatch):
+    """Every stage reads snapshot files through the store, and derived data lives in one
+    cache file that re-reads only the files whose size or mtime changed"""
+    import digest.store
+    from digest.config import Config
+    from digest.history import load_history
+    from digest.incremental import collect_archive
+
+    store = Store(tmp_path / "data")
+    for n in range(3):
+        store.save(Snapshot("hf-daily", dt.date(2026, 1, 1 + n), (make_entry(rank=1, title=f"paper {n}"),),
+                            Source(kind="test")))
+    reads = []
+    real = digest.store.read_file
+    monkeypatch.setattr(digest.store, "read_file", lambda path: reads.append(Path(path).name) or real(path))
+    collect_archive(Config(data_dir=store.root), store)
+    assert sorted(p.name for p in (store.root / ".cache").iterdir()) == ["history-index.json"]
+    assert sorted(set(reads)) == ["2026-01-01.json", "2026-01-02.json", "2026-01-03.json"]
+
+    reads.clear()
+    history = load_history(store)
+    assert reads == []  # nothing changed: every record comes from the cache
+    assert sorted(history.hashes) == [f"hf-daily/2026-01-0{n}.json" for n in (1, 2, 3)]
+
+    store.save(Snapshot("hf-daily", dt.date(2026, 1, 2), (make_entry(rank=1, title="another paper"),),
+                        Source(kind="test")))
+    again = load_history(store)
+    assert reads == ["2026-01-02.json"]  # only the changed file
+    assert again.hashes["hf-daily/2026-01-02.json"] != history.hashes["hf-daily/2026-01-02.json"]
+    assert again.hashes["hf-daily/2026-01-01.json"] == history.hashes["hf-daily/2026-01-01.json"]
+    assert "title:another paper" in again.observations
