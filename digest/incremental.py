@@ -30,7 +30,7 @@ class _Damaged(Exception):
         self.files = files
 
 
-def collect_archive(config, store=None, state=None, warn=None):
+def collect_archive(config, store=None, state=None, warn=None, *, history=None, digests=None):
     """Read the history and the snapshots and compute each day's Digest
 
     With the last build's `state`, only the days whose inputs changed (and the recent days
@@ -39,24 +39,38 @@ def collect_archive(config, store=None, state=None, warn=None):
 
     A damaged snapshot file is left out, and `warn` (when given) is called with the error
     that names it: a build goes on with the other days. Without `warn`, it is raised.
+
+    A caller that already has them passes them on, so they are computed once: `history`, as
+    `load_history(store, skip=())` gave it, and `digests`, day -> the Digest of that history.
     """
     store = store or Store(config.data_dir)
     skip = {}
+    given = dict(digests or {})
+    if history is not None and history.damaged:
+        if warn is None:
+            raise StoreError(history.damaged[0][1])
+        for path, why in history.damaged:
+            skip[path] = why
+            warn(why)
     while True:
         try:
-            return _collect(config, store, state, skip if warn else None)
+            return _collect(config, store, state, skip if warn else None, history, given)
         except _Damaged as damaged:
             if warn is None:
                 raise StoreError(damaged.files[0][1]) from None
             for path, why in damaged.files:
                 skip[path] = why
                 warn(why)
+            # A file the history read but whose snapshot is damaged: the history and the
+            # digests given were made with it, so both are computed again without it.
+            history, given = None, {}
 
 
-def _collect(config, store, state, skip):
-    history = load_history(store, skip=skip)
-    if history.damaged:
-        raise _Damaged(*history.damaged)
+def _collect(config, store, state, skip, history, given):
+    if history is None:
+        history = load_history(store, skip=skip)
+        if history.damaged:
+            raise _Damaged(*history.damaged)
     days = history.days()
     if not days:
         raise NoDataError(f"no snapshots in {store.snapshots} yet: run 'digest import' or 'digest fetch' first")
@@ -67,10 +81,11 @@ def _collect(config, store, state, skip):
     day_keys = _day_keys(days, files_by_day, history, config)
     if state is not None:
         try:
-            return _update_archive(store, history, config, files_by_day, day_keys, state, skip)
+            return _update_archive(store, history, config, files_by_day, day_keys, state, skip, given)
         except _Stale:
             pass
-    digests, seen, latest, fetched = _compute_days(store, history, config, days, files_by_day, {}, _Lists(store, skip))
+    lists = _Lists(store, skip)
+    digests, seen, latest, fetched = _compute_days(store, history, config, days, files_by_day, {}, lists, given)
     counts = {day: DayCount(len(d.new), len(d.trending)) for day, d in digests.items()}
     papers = _make_papers(history, latest)
     topics, topic_index = _topics(papers)
@@ -143,11 +158,12 @@ class _Lists:
         return self.kept[key]
 
 
-def _compute_days(store, history, config, days, files_by_day, previous, lists):
+def _compute_days(store, history, config, days, files_by_day, previous, lists, given):
     """Digests, papers seen, latest entries and fetch times of `days`, in order
 
     previous: listing -> its snapshot before the first day (updated in place); lists: the
-    _Lists that reads the snapshots and completes re-observations.
+    _Lists that reads the snapshots and completes re-observations; given: day -> a Digest
+    the caller computed already from the same history, used as it is.
     """
     digests, seen, latest, fetched = {}, {}, {}, {}
     for day in days:
@@ -156,7 +172,7 @@ def _compute_days(store, history, config, days, files_by_day, previous, lists):
             snapshot = lists.load(path)
             today[snapshot.listing] = snapshot
         before = {listing: previous.get(listing) for listing in today}
-        digests[day] = make_digest(
+        digests[day] = given.get(day) or make_digest(
             day, history, today, before, config.trending, config.digest.top_items, load=lists._list
         )
         seen[day] = _latest_entries(day, today, history, latest)
@@ -203,7 +219,7 @@ def _shared_slug(keys):
         slugs[slug] = key
 
 
-def _update_archive(store, history, config, files_by_day, day_keys, state, skip):
+def _update_archive(store, history, config, files_by_day, day_keys, state, skip, given):
     """The archive computed from the last build's state and the days whose inputs changed"""
     days = tuple(history.days())
     first = next(
@@ -218,7 +234,9 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip)
     fresh = days[start:]
     lists = _Lists(store, skip)
     previous = _previous_snapshots(lists, files_by_day, fresh[0])
-    digests, seen_now, latest, fetched = _compute_days(store, history, config, fresh, files_by_day, previous, lists)
+    digests, seen_now, latest, fetched = _compute_days(
+        store, history, config, fresh, files_by_day, previous, lists, given
+    )
     seen = {day: state.days[day][1] for day in days[:start]} | seen_now
     counts = {day: state.days[day][2] for day in days[:start]}
     counts |= {day: DayCount(len(d.new), len(d.trending)) for day, d in digests.items()}

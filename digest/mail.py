@@ -603,6 +603,7 @@ def send_digest(
     sleep=time.sleep,
     clock=time.monotonic,
     resend_unconfirmed=False,
+    digest=None,
 ):
     """Send the day's email to every subscriber not in the ledger yet; return a SendReport
 
@@ -625,7 +626,7 @@ def send_digest(
         raise EmailSetupError("[email] set subscribers_file or subscribers_env: there is no one to send to")
     salt = salt_from_env(settings, env)
     target = None if dry_run else SmtpTarget.from_settings(settings, env)
-    digest = digest_for(config, day)
+    digest = digest or digest_for(config, day)  # the daily run passes the Digest it computed
     sent_at = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
     renderer = EmailRenderer(digest, config, salt=salt, sent_at=None if dry_run else sent_at)
     ledger = Ledger(config.data_dir, digest.date, salt)

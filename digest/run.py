@@ -267,13 +267,18 @@ def run_daily(
         failures.append(Failure("fetch", e))
     fetched = not failures
 
+    # The history is loaded and the day's Digest computed once: the report, the site and the
+    # email get the same values.
     progress(f"computing the digest of {day}")
+    history = None
     try:
-        report["digest"], report["markdown"] = _day_digest(config, day)
+        history = _history(config)
+        report["digest"], report["markdown"] = _day_digest(config, day, history)
     except NoDataError as e:
         notes.append(("digest", f"no digest: {e}"))
     except DigestError as e:
         failures.append(Failure("digest", e))
+    digests = {day: report["digest"]} if report.get("digest") else None
 
     site_url = base_url or _configured_site_url(config)
     if site_url and not config.email.base_url:
@@ -281,7 +286,7 @@ def run_daily(
         config = dataclasses.replace(config, email=dataclasses.replace(config.email, base_url=site_url.rstrip("/")))
     progress(f"building the site into {out}")
     try:
-        report["site"] = _build_site(config, out, base_url, search)
+        report["site"] = _build_site(config, out, base_url, search, history, digests)
     except DigestError as e:
         failures.append(Failure("site", e))
 
@@ -303,7 +308,7 @@ def run_daily(
 
         progress(f"sending the email of {day}")
         try:
-            report["send"] = send_digest(config, day, env=env, progress=send_progress)
+            report["send"] = send_digest(config, day, env=env, progress=send_progress, digest=report["digest"])
             error = report["send"].delivery_error()
             if error:
                 failures.append(Failure("email", error))
@@ -318,22 +323,27 @@ def _configured_site_url(config):
     return None if site.base_url == type(site)().base_url else site.base_url
 
 
-def _day_digest(config, day):
-    """The Digest of the run's day and its Markdown (NoDataError when nothing is stored that day)"""
+def _history(config):
+    """The History of the data folder; a damaged file is left out here as in the site (whose step names it)"""
     from digest.history import load_history
-    from digest.pipeline import digest_for
-    from digest.render.markdown import render_markdown
     from digest.store import Store
 
-    # A damaged file of another day is left out here as in the site (whose step names it).
-    digest = digest_for(config, day, history=load_history(Store(config.data_dir), skip=()))
+    return load_history(Store(config.data_dir), skip=())
+
+
+def _day_digest(config, day, history):
+    """The Digest of the run's day and its Markdown (NoDataError when nothing is stored that day)"""
+    from digest.pipeline import digest_for
+    from digest.render.markdown import render_markdown
+
+    digest = digest_for(config, day, history=history)
     return digest, render_markdown(digest, config)
 
 
-def _build_site(config, out, base_url, search):
+def _build_site(config, out, base_url, search, history, digests):
     from digest.publish.site import build_site
 
-    return build_site(config, out, base_url=base_url, search=search)
+    return build_site(config, out, base_url=base_url, search=search, history=history, digests=digests)
 
 
 def append_step_summary(path, report):

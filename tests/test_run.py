@@ -222,3 +222,39 @@ def test_run_json_reports_what_the_edition_announces(tmp_path, servers, cert):
     # Again: the same edition, nothing announced twice.
     code, out, err, _ = digest_run(tmp_path, hf, arxiv, "--json", summary=False)
     assert code == 0 and json.loads(out)["announced"] == report["announced"]
+
+
+def test_a_daily_run_loads_the_history_once_and_shares_one_digest(tmp_path, servers, cert, monkeypatch):
+    """The report, the site and the email get the same Digest, computed from one history load"""
+    import digest.history
+    import digest.incremental
+    import digest.render.email
+    from digest.config import load_config
+    from digest.run import run_daily
+
+    hf, arxiv, smtp = servers
+    write_config(tmp_path, smtp, cert)
+    loads, site_days, rendered = [], [], []
+    real_records = digest.history.history_from_records
+    monkeypatch.setattr(digest.history, "history_from_records", lambda r: loads.append(1) or real_records(r))
+    real_digest = digest.incremental.make_digest
+    monkeypatch.setattr(digest.incremental, "make_digest",
+                        lambda day, *a, **k: site_days.append(day) or real_digest(day, *a, **k))
+    real_init = digest.render.email.EmailRenderer.__init__
+
+    def renderer(self, day_digest, *args, **kwargs):
+        rendered.append(day_digest)
+        real_init(self, day_digest, *args, **kwargs)
+
+    monkeypatch.setattr(digest.render.email.EmailRenderer, "__init__", renderer)
+    env = {"DIGEST_HF_BASE_URL": hf.url, "DIGEST_ARXIV_BASE_URL": arxiv.url,
+           "DIGEST_SUBSCRIBERS": json.dumps({"subscribers": [{"email": a} for a in ADDRESSES]}),
+           "DIGEST_LEDGER_SALT": SALT, "DIGEST_SMTP_USERNAME": USER, "DIGEST_SMTP_PASSWORD": PASSWORD}
+    monkeypatch.chdir(tmp_path)
+    config = load_config(tmp_path / "digest.toml", data_dir=tmp_path / "data", env=env)
+    now = dt.datetime.combine(DAY, dt.time(6), dt.UTC)
+    report = run_daily(config, DAY, out=tmp_path / "site", base_url="https://example.org/papers/", env=env, now=now)
+    assert report.error is None and report.send.count("sent") == 2
+    assert len(loads) == 1  # one history for the report, the site and the email
+    assert DAY not in site_days and site_days  # the site took the run's digest of the day, computed the rest
+    assert rendered and all(d is report.digest for d in rendered)  # the email rendered that same object

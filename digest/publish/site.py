@@ -51,8 +51,12 @@ class BuildResult:
     warnings: tuple = ()  # one line per damaged snapshot file the build left out
 
 
-def build_site(config, out, *, base_url=None, search=None):
-    """Build the whole site and feeds into `out`; write only what changed since the last build"""
+def build_site(config, out, *, base_url=None, search=None, history=None, digests=None):
+    """Build the whole site and feeds into `out`; write only what changed since the last build
+
+    history, digests: what the caller computed already (the daily run), passed on to
+    incremental.collect_archive so that it is not computed again.
+    """
     # A build holds what it reads to the end (history, manifest, archive, page contexts) and
     # makes few reference cycles; the cyclic collector's passes over those objects were a
     # third of an update's time (and half of reading the archive), for nothing to collect.
@@ -60,13 +64,13 @@ def build_site(config, out, *, base_url=None, search=None):
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _build_site(config, out, base_url, search)
+        return _build_site(config, out, base_url, search, history, digests)
     finally:
         if paused:
             gc.enable()
 
 
-def _build_site(config, out, base_url, search):
+def _build_site(config, out, base_url, search, history, digests):
     from digest.render.feeds import feed_files
 
     if base_url is not None:
@@ -81,7 +85,7 @@ def _build_site(config, out, base_url, search):
         writer.refuse_link("pagefind")  # pagefind writes there itself
         store = Store(config.data_dir)
         warnings = []
-        archive, pages, paths = _plan_build(config, store, site, writer, warnings.append)
+        archive, pages, paths = _plan_build(config, store, site, writer, warnings.append, history, digests)
         others = [
             (f"{day}.json", functools.partial(day_json, archive.digests[day]))
             for day in archive.days
@@ -126,10 +130,10 @@ def _build_site(config, out, base_url, search):
     )
 
 
-def _plan_build(config, store, site, writer, warn):
+def _plan_build(config, store, site, writer, warn, history=None, digests=None):
     """(archive, the page contexts to render, every page's path and date), with every output
     path checked; pages outside the archive's scope are kept from the last build"""
-    archive = collect_archive(config, store, writer.state, warn)
+    archive = collect_archive(config, store, writer.state, warn, history=history, digests=digests)
     while True:
         pages = site_pages(archive, site)
         paths = list(site_paths(archive, site))
@@ -146,4 +150,4 @@ def _plan_build(config, store, site, writer, warn):
         if writer.carry(path for path in [p for p, _ in paths] + day_files if path not in made):
             return archive, pages, paths
         # A page the last build wrote is missing or was not fingerprinted: build everything.
-        archive = collect_archive(config, store, warn=warn)
+        archive = collect_archive(config, store, warn=warn, history=history, digests=digests)
