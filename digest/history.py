@@ -70,32 +70,28 @@ class Announcement:
 def load_history(store, skip=None):
     """Build the History of a store, reading only snapshot files changed since the last index
 
-    The index is the store's StampCache of `store.index_record` (rows, added, content hash)
-    per snapshot file. With `skip` (paths to leave out, possibly empty), a damaged snapshot
+    The index is the store's StampCache of `store.index_record` (rows, added) per snapshot
+    file, with its content hash. With `skip` (paths to leave out, possibly empty), a damaged snapshot
     file is left out too and listed in History.damaged, for the commands that can go on
     without it.
     """
     cache = StampCache(store, INDEX_FILE, INDEX_VERSION, valid=_valid_record)
-    records, damaged = {}, []
+    records, hashes, damaged = [], {}, []
     for _, _, path in store.files():
         if skip is not None and path in skip:
             continue
         try:
-            rel, stamp, record = cache.get(path)
-            if record is None:
-                record = index_record(path)
-                cache.put(rel, stamp, record)
+            record, content = cache.get(path, index_record)
         except StoreError as e:
             if skip is None:
                 raise
             damaged.append((path, str(e)))
             continue
-        records[rel] = record
+        records.append(record)
+        # What a build's day keys chain, by "<listing folder>/<file name>".
+        hashes[f"{path.parent.name}/{path.name}"] = content
     cache.save()
-    history = history_from_records(records.values())
-    # The content hashes name what a build depends on (incremental's day keys), by
-    # "<listing folder>/<file name>".
-    hashes = {rel.partition("/")[2]: record["hash"] for rel, record in records.items()}
+    history = history_from_records(records)
     return dataclasses.replace(history, hashes=hashes, damaged=tuple(damaged))
 
 
@@ -164,7 +160,6 @@ def _valid_record(record):
         isinstance(record, dict)
         and isinstance(record.get("listing"), str)
         and isinstance(record.get("date"), str)
-        and isinstance(record.get("hash"), str)
         and isinstance(record.get("rows"), list)
         and all(isinstance(row, list) and len(row) == 4 for row in record["rows"])
     )

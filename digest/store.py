@@ -311,7 +311,7 @@ def _stored_entry(e):
 
 
 def index_record(path, raw=None):
-    """What the history needs of one snapshot file: listing, date, rows, added, content hash
+    """What the history needs of one snapshot file: listing, date, rows and added
 
     rows are [id, title key, rank, upvotes], one per entry. The shape is checked, not every
     field: stored files were validated when they were stored (load_path names any damage).
@@ -343,22 +343,17 @@ def index_record(path, raw=None):
     added = data.get("added") or {}
     if not isinstance(added, dict) or not all(isinstance(v, str) for v in added.values()):
         raise StoreError(f"{path}: snapshot 'added' is not an object of days")
-    return {
-        "listing": data["listing"],
-        "date": data["date"][:10],
-        "rows": rows,
-        "added": added,
-        "hash": hashlib.blake2b(raw, digest_size=16).hexdigest(),
-    }
+    return {"listing": data["listing"], "date": data["date"][:10], "rows": rows, "added": added}
 
 
 class StampCache:
-    """Values derived from files, kept in <data-dir>/.cache/<name> while each file's size and
-    mtime stay the same (Pelican's FileStampDataCacher)
+    """Values derived from files, kept in <data-dir>/.cache/<name> while each file stays the
+    same (after Pelican's FileStampDataCacher)
 
-    `get` gives a file's cached value, or None when the file changed or is new; `put` records
-    a new one; `save` writes the cache when anything changed. A cache that is damaged, of
-    another version or unwritable only costs time: every value is derived again.
+    A file is the same while its size and mtime are; when they changed (a fresh git checkout
+    gives every file a new mtime), its content hash decides, so such a file is read and
+    hashed but not derived again. `save` writes the cache when anything changed. A cache
+    that is damaged, of another version or unwritable only costs time.
     """
 
     def __init__(self, store, name, version, valid=lambda value: True):
@@ -366,7 +361,7 @@ class StampCache:
         self.root = store.root
         self.version = version
         self.old = self._read(valid)
-        self.values = {}  # rel path -> [stamp, value], of the files asked for this time
+        self.values = {}  # rel path -> [stamp, content hash, value], of the files asked for this time
         self.changed = False
 
     def _read(self, valid):
@@ -380,11 +375,15 @@ class StampCache:
         return {
             rel: item
             for rel, item in files.items()
-            if isinstance(item, list) and len(item) == 2 and isinstance(item[0], list) and valid(item[1])
+            if isinstance(item, list)
+            and len(item) == 3
+            and isinstance(item[0], list)
+            and isinstance(item[1], str)
+            and valid(item[2])
         }
 
-    def get(self, path):
-        """(key, stamp, the cached value or None): pass key and stamp on to `put`"""
+    def get(self, path, make):
+        """(the value derived from the file at path, its content hash); make(path, raw) derives a new one"""
         rel = path.relative_to(self.root).as_posix()
         try:
             stat = path.stat()
@@ -394,12 +393,13 @@ class StampCache:
         old = self.old.get(rel)
         if old is not None and old[0] == stamp:
             self.values[rel] = old
-            return rel, stamp, old[1]
-        return rel, stamp, None
-
-    def put(self, rel, stamp, value):
-        self.values[rel] = [stamp, value]
-        self.changed = True
+        else:
+            raw = read_file(path)
+            digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+            value = old[2] if old is not None and old[1] == digest else make(path, raw)
+            self.values[rel] = [stamp, digest, value]
+            self.changed = True
+        return self.values[rel][2], self.values[rel][1]
 
     def save(self):
         """Write the values of the files asked for, when they differ from what was read"""

@@ -413,7 +413,7 @@ def test_a_damaged_or_stale_state_is_not_trusted(real_store, tmp_path, damage, u
         data["entries"][0]["title"] = "A title only the copy has"
         path.write_text(json.dumps(data))
     else:
-        damaged = {"version": 3, "files": {"snapshots/hf-daily/2026-08-14.json": [[1, 2], {"hash": "x"}]}}
+        damaged = {"version": 3, "files": {"snapshots/hf-daily/2026-08-14.json": [[1, 2], "x", {}]}}
         (store.root / ".cache" / "history-index.json").write_text(json.dumps(damaged))
     result = build_site(config, out, base_url=BASE_URL)
     assert result.updated == updated

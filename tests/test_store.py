@@ -83,3 +83,29 @@ def test_one_reader_and_one_stamp_cache_serve_history_and_site(tmp_path, monkeyp
     assert again.hashes["hf-daily/2026-01-02.json"] != history.hashes["hf-daily/2026-01-02.json"]
     assert again.hashes["hf-daily/2026-01-01.json"] == history.hashes["hf-daily/2026-01-01.json"]
     assert "title:another paper" in again.observations
+
+
+def test_a_fresh_checkout_rehashes_snapshot_files_but_does_not_parse_them(tmp_path, monkeypatch):
+    """git gives every checked-out file a new mtime: the content hash keeps the index valid"""
+    import digest.history
+    from digest.history import load_history
+
+    store = Store(tmp_path / "data")
+    paths = [store.save(snapshot("paper one"))]
+    paths.append(store.save(Snapshot("hf-daily", dt.date(2026, 1, 2), (make_entry(rank=1, title="two"),),
+                                     Source(kind="test"))))
+    first = load_history(store)
+    derived = []
+    real = digest.history.index_record
+    monkeypatch.setattr(digest.history, "index_record", lambda path, raw: derived.append(path.name) or real(path, raw))
+    for path in paths:
+        os.utime(path, ns=(1_000_000_000, 1_000_000_000))  # as a checkout leaves them: same bytes, new mtime
+    path = paths[1]
+    path.write_text(path.read_text().replace('"two"', '"three"'))
+    again = load_history(store)
+    assert derived == ["2026-01-02.json"]  # the touched file is hashed only; the edited one is parsed
+    assert again.hashes["hf-daily/2026-01-01.json"] == first.hashes["hf-daily/2026-01-01.json"]
+    assert "title:three" in again.observations and "title:two" not in again.observations
+    derived.clear()
+    load_history(store)
+    assert derived == []  # the new mtimes were recorded
