@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -141,6 +142,15 @@ class PaperPage(Page):
         return tuple((k, index.get(k.casefold())) for k in self.data["paper"].entry.keywords)
 
 
+def fingerprint_of(inputs):
+    """A short digest of a page's inputs (their repr): what the writer compares with the last build's
+
+    Kept as a digest, not as the repr: a week's inputs include its cards' whole entries, and
+    the reprs of every page's inputs would be a third of a full build's memory.
+    """
+    return hashlib.blake2b(repr(inputs).encode("utf-8"), digest_size=16).hexdigest()
+
+
 def _site_info(config, base_url):
     base = base_url or config.site.base_url
     if not base.endswith("/"):
@@ -227,7 +237,7 @@ def site_pages(archive, site):
                     "day": day,
                     "prev": days[n - 1] if n else None,
                     "next": days[n + 1] if n + 1 < len(days) else None,
-                    "fingerprint": repr(
+                    "fingerprint": fingerprint_of(
                         (
                             archive.day_keys.get(day),
                             days[n - 1] if n else None,
@@ -366,7 +376,7 @@ def _rollup_pages(archive, site, kind, names, n, days):
     pages = []
     for number in range(1, count + 1):
         listed = rest[(number - 1) * ROLLUP_PAGE : number * ROLLUP_PAGE]
-        fingerprint = repr((base, number, count, [(p.key, p.entry.title, p.observations) for p in listed]))
+        fingerprint = fingerprint_of((base, number, count, [(p.key, p.entry.title, p.observations) for p in listed]))
         title = label(name) + (f" (page {number} of {count})" if number > 1 else "")
         pages.append(
             Page(
@@ -436,7 +446,7 @@ def _topic_pages(papers, site, topic, keys):
     for n in range(1, count + 1):
         listed = tuple(papers[k] for k in keys[(n - 1) * TOPIC_PAGE : n * TOPIC_PAGE])
         # A topic page shows its name, aliases and each listed paper's title, last day seen and peak upvotes.
-        fingerprint = repr(
+        fingerprint = fingerprint_of(
             (
                 topic.name,
                 topic.aliases,
