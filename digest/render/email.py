@@ -107,7 +107,7 @@ class EmailRenderer:
     def __init__(self, digest, settings, *, title, presentation, listing_names, salt=None, sent_at=None):
         """`settings` is [email], `presentation` [digest] (authors, summary sentences), both as loaded"""
         self.digest = digest
-        self.settings = settings
+        self.max_papers = settings.max_papers
         self.presentation = presentation
         self.title = clean_text(title) or "Daily Papers digest"
         self.from_address = settings.from_address or PLACEHOLDER_FROM
@@ -201,7 +201,7 @@ class EmailRenderer:
     # Per message.
 
     def select(self, subscriber):
-        return self.selector.select(subscriber, self.settings.max_papers)
+        return self.selector.select(subscriber, self.max_papers)
 
     def render(self, subscriber, selection=None):
         """The reader's email as a RenderedEmail: both parts and the message's bytes"""
