@@ -53,16 +53,16 @@ def child(data, config_path):
     import resource
 
     from digest.config import load_config
-    from digest.mail import load_subscribers
     from digest.pipeline import digest_for
+    from digest.publish.subscribers import load_subscribers
     from digest.render.email import EmailRenderer
 
     start = time.perf_counter()
     config = load_config(config_path, data)
-    subscribers = load_subscribers(config)
+    subscribers = load_subscribers(config.email)
     digest = digest_for(config)
     setup = time.perf_counter()
-    renderer = EmailRenderer(digest, config, salt="bench-salt-0123456789")
+    renderer = EmailRenderer.of(digest, config, salt="bench-salt-0123456789")
     rendered = skipped = total = largest_html = 0
     for sub in subscribers:
         selection = renderer.select(sub)

@@ -358,7 +358,7 @@ def email(ctx, day, out):
     \b
         digest email --date 2026-08-20 --out outbox
     """
-    from digest.mail import write_emails
+    from digest.publish.outbox import write_emails
 
     try:
         day, written = write_emails(ctx.config, day, out)
@@ -392,7 +392,7 @@ def send(ctx, day, dry_run, resend_unconfirmed):
         digest send --dry-run
         digest send --date 2026-08-20
     """
-    from digest.mail import send_digest
+    from digest.publish.outbox import send_digest
 
     try:
         report = send_digest(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from digest.errors import ConfigError
+from digest.errors import ConfigError, EmailSetupError
+from digest.text import mask_address, safe_url
 
 DEFAULT_CONFIG = "digest.toml"
 
@@ -64,9 +66,30 @@ class FetchSettings:
     redirect_origins: tuple[str, ...] = ()  # other scheme://host[:port] a redirect may lead to
 
 
+# An address we can put in a header and an SMTP envelope.
+_ADDRESS = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$"
+)
+SMTP_SECURITY = ("starttls", "tls")
+
+
+def check_address(address, what):
+    """An address we can put in a header and an SMTP envelope: plain ASCII, one @, no spaces"""
+    if not isinstance(address, str) or not _ADDRESS.match(address) or ".." in address:
+        shown = repr(mask_address(address) if isinstance(address, str) and "@" in address else address)
+        raise EmailSetupError(f"{what}: {shown} is not an email address (ASCII, like name@example.org)")
+    return address
+
+
 @dataclass(frozen=True)
 class EmailSettings:
-    """The newsletter email and its delivery (README: "Email"); secrets are named, not stored"""
+    """The newsletter email and its delivery (README: "Email"); secrets are named, not stored
+
+    Every value is checked here, when the settings are made (EmailSetupError, exit 20), so
+    the renderer and the mailer trust them. What only sending needs (a sender, an unsubscribe
+    route, a subscriber list, an SMTP host) is checked by check_sendable.
+    """
 
     from_address: str | None = None
     from_name: str | None = None
@@ -78,7 +101,7 @@ class EmailSettings:
     unsubscribe_one_click: bool = False
     max_papers: int = 30
     send_when_empty: bool = False
-    subscribers_file: str | None = None
+    subscribers_file: str | None = None  # relative to the config file (load_config resolves it)
     subscribers_env: str | None = None
     salt_env: str = "DIGEST_LEDGER_SALT"
     smtp_host: str | None = None
@@ -89,6 +112,75 @@ class EmailSettings:
     smtp_ca_file: str | None = None
     smtp_timeout: float = 30.0
     rate_limit: float = 5.0
+
+    def __post_init__(self):
+        if self.from_address is not None:
+            check_address(self.from_address, "[email] from_address")
+        self.day_page(dt.date(2000, 1, 1), probe=True)
+        if self.unsubscribe_mailto:
+            check_address(self.unsubscribe_mailto, "[email] unsubscribe_mailto")
+        url = self.unsubscribe_url
+        if url is not None:
+            probe = url.replace("{email}", "x")
+            if not probe.lower().startswith("https://") or not safe_url(probe) or any(c in probe for c in '<>,"'):
+                raise EmailSetupError(f"[email] unsubscribe_url: {url!r} is not an https URL")
+        if self.unsubscribe_one_click and not url:
+            raise EmailSetupError(
+                "[email] unsubscribe_one_click needs unsubscribe_url: an https endpoint that"
+                " accepts the POST (a static site cannot)"
+            )
+        if self.smtp_security not in SMTP_SECURITY:
+            raise EmailSetupError(
+                f"[email] smtp_security: {self.smtp_security!r} should be 'starttls' (port 587)"
+                " or 'tls' (implicit TLS, port 465)"
+            )
+        if not 0 < self.smtp_port < 65536:
+            raise EmailSetupError(f"[email] smtp_port: {self.smtp_port} is not a port number")
+
+    def day_page(self, day, probe=False):
+        """The site's page of `day` ('view in browser'), or None without a base_url
+
+        With probe, the day_url template is checked even without a base_url (the daily run
+        may set one from the site's).
+        """
+        base = self.base_url or ("https://example.org" if probe else None)
+        if not base:
+            return None
+        try:
+            url = self.day_url.format(base_url=base.rstrip("/"), date=day.isoformat())
+        except (KeyError, IndexError, ValueError) as e:
+            raise EmailSetupError(
+                f"[email] day_url: {self.day_url!r} can only use {{base_url}} and {{date}} ({e})"
+            ) from None
+        if self.base_url and not safe_url(url):
+            raise EmailSetupError(f"[email] base_url/day_url: {url!r} is not an http(s) URL")
+        return url
+
+    def check_subscriber_source(self):
+        """At most one subscriber list: checked when the list is read, not at load, because
+        digest.example.toml shows both as alternatives and must load with every line uncommented"""
+        if self.subscribers_file and self.subscribers_env:
+            raise EmailSetupError("[email]: set subscribers_file or subscribers_env, not both")
+
+    def check_sendable(self, deliver=True):
+        """The rules of sending (not of writing .eml files): a sender, an unsubscribe route, readers
+
+        With deliver (not a dry run), also an SMTP host and its CA file, when one is named.
+        """
+        if not self.from_address:
+            raise EmailSetupError("[email] from_address is not set: who is the email from?")
+        if not (self.unsubscribe_mailto or self.unsubscribe_url):
+            raise EmailSetupError(
+                "[email] set unsubscribe_mailto or unsubscribe_url: every email must say how to"
+                " unsubscribe (List-Unsubscribe)"
+            )
+        if not (self.subscribers_file or self.subscribers_env):
+            raise EmailSetupError("[email] set subscribers_file or subscribers_env: there is no one to send to")
+        if deliver:
+            if not self.smtp_host:
+                raise EmailSetupError("[email] smtp_host is not set: where should the email go?")
+            if self.smtp_ca_file and not Path(self.smtp_ca_file).is_file():
+                raise EmailSetupError(f"[email] smtp_ca_file: {self.smtp_ca_file} not found")
 
 
 # Characters a tag: URI may hold unescaped (RFC 4151): a site id goes into every feed GUID.
@@ -114,8 +206,6 @@ class SiteSettings:
     listing_names: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
-        from digest.text import safe_url
-
         if not safe_url(self.base_url):
             raise ConfigError(f"[site] base_url {self.base_url!r} is not an absolute http(s) URL")
         url = self.subscribe_url
@@ -191,6 +281,12 @@ def load_config(path=None, data_dir=None, env=None):
     if sections["site"].site_id is None and repository and SITE_ID.fullmatch(repository):
         # Unique to a fork, and the same on every run of its workflow (feed GUIDs stay put).
         sections["site"] = replace(sections["site"], site_id=f"github.com/{repository}")
+    subscribers_file = sections["email"].subscribers_file
+    if subscribers_file and source is not None:
+        # Relative to the file that names it, as data_dir is; the mailer takes the path as is.
+        path = Path(subscribers_file).expanduser()
+        if not path.is_absolute():
+            sections["email"] = replace(sections["email"], subscribers_file=str(source.parent / path))
     return Config(
         data_dir=Path(data_dir or "data"),
         title=_typed(raw, "title", str, where) if "title" in raw else Config.title,
@@ -211,8 +307,9 @@ def _section(raw, name, cls, where):
     try:
         return cls(**values)
     except ConfigError as e:
-        # A section may check its values together (__post_init__); say which file.
-        raise ConfigError(f"{where}: {e}") from None
+        # A section may check its values together (__post_init__); say which file, keeping
+        # the kind of error (an [email] mistake exits 20, as when sending).
+        raise type(e)(f"{where}: {e}") from None
 
 
 def _setting(table, f, where):

@@ -64,7 +64,8 @@ def _demo_email(config, history, day, folder):
     from dataclasses import replace
 
     from digest.config import EmailSettings
-    from digest.render.email import EmailRenderer, Subscriber
+    from digest.render.email import EmailRenderer
+    from digest.render.selection import Subscriber
 
     config = replace(
         config,
@@ -75,7 +76,7 @@ def _demo_email(config, history, day, folder):
         ),
     )
     # No salt: the demo's Message-ID must not depend on the environment.
-    message = EmailRenderer(digest_for(config, day, history=history), config, salt=None).render(
+    message = EmailRenderer.of(digest_for(config, day, history=history), config, salt=None).render(
         Subscriber("reader@example.org", name="Demo Reader")
     )
     eml, html = folder / f"{day}.eml", folder / f"{day}.html"

@@ -39,7 +39,7 @@ class RunReport:
     markdown: str | None = None  # the day's digest as Markdown
     site: object = None  # digest.publish.site.BuildResult
     site_out: Path | None = None
-    send: object = None  # digest.mail.SendReport
+    send: object = None  # digest.publish.outbox.SendReport
     notes: tuple[tuple[str, str], ...] = ()  # (step, why it did nothing) for steps that had nothing to do
     failures: tuple[Failure, ...] = ()
 
@@ -304,7 +304,7 @@ def run_daily(
     elif report.get("site") is None:
         notes.append(("email", "not sent: the site was not built, so its link would be broken"))
     else:
-        from digest.mail import send_digest
+        from digest.publish.outbox import send_digest
 
         progress(f"sending the email of {day}")
         try:

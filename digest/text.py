@@ -55,3 +55,9 @@ def safe_url(value):
     if lower.startswith(("https://", "http://")) and len(url) > len("https://"):
         return url
     return None
+
+
+def mask_address(address):
+    """'a…@example.org': enough to recognise a subscriber in a log, not to harvest the address"""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}…@{domain}"

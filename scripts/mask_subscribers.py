@@ -15,12 +15,12 @@ import sys
 
 from digest.config import load_config
 from digest.errors import DigestError
-from digest.mail import load_subscribers
+from digest.publish.subscribers import load_subscribers
 
 
 def mask_commands(config, env=None):
     """One ::add-mask:: line per distinct address and name in the configured list"""
-    subscribers = load_subscribers(config, env) or ()
+    subscribers = load_subscribers(config.email, env) or ()
     values = dict.fromkeys(v for s in subscribers for v in (s.email, s.name) if v)
     # A value with a line break would end the command early; no such value reaches here
     # (addresses are checked, names are single-line TOML/JSON strings), but be sure.

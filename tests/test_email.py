@@ -13,9 +13,11 @@ from conftest import HF_DAILY, assert_golden
 
 from digest.config import Config, EmailSettings
 from digest.errors import EmailSetupError
-from digest.mail import parse_subscribers
 from digest.models import Digest, Entry, Item, Trend, make_entry
-from digest.render.email import HTML_BUDGET, EmailRenderer, Subscriber, quoted_printable
+from digest.publish.subscribers import parse_subscribers
+from digest.render.email import HTML_BUDGET, EmailRenderer
+from digest.render.mime import quoted_printable
+from digest.render.selection import Subscriber
 
 # The week the demo's sample was once made of (the sample is now a replayed December week).
 SAMPLE = [HF_DAILY / f"2026-08-{d}.json" for d in ("13", "14", "17", "18", "19", "20", "21")]
@@ -131,11 +133,27 @@ def test_rendering_twice_gives_the_same_bytes(sample, run):
         assert (sample / "a" / DAY / name).read_bytes() == (sample / "b" / DAY / name).read_bytes()
 
 
+def test_write_emails_takes_a_digest_already_computed(sample, run, monkeypatch):
+    from digest.config import load_config
+    from digest.pipeline import digest_for
+    from digest.publish import outbox
+
+    config = load_config(sample / "digest.toml", sample / "data")
+    digest = digest_for(config, dt.date(2026, 8, 20))
+    with monkeypatch.context() as patched:
+        patched.setattr(outbox, "digest_for", lambda *args, **kwargs: pytest.fail("computed the digest again"))
+        day, written = outbox.write_emails(config, out=sample / "given", digest=digest)
+    assert day == digest.date and [w.eml.name for w in written] == ["all.eml"]
+    run("email", "--date", DAY, "--out", "computed")
+    for name in ("all.eml", "all.html"):
+        assert (sample / "given" / DAY / name).read_bytes() == (sample / "computed" / DAY / name).read_bytes()
+
+
 def renderer(digest, **email):
     settings = dict(from_address="papers@digest.example.org", base_url="https://example.org/papers",
                     unsubscribe_mailto="unsubscribe@digest.example.org")
     settings.update(email)
-    return EmailRenderer(digest, Config(title="Daily Papers", email=EmailSettings(**settings)))
+    return EmailRenderer.of(digest, Config(title="Daily Papers", email=EmailSettings(**settings)))
 
 
 def paper(n, **fields):
@@ -198,7 +216,7 @@ def test_hostile_titles_and_names_are_escaped_and_cannot_inject_headers():
     config = Config(title="Daily\r\nBcc: z@evil.example Papers",
                     email=EmailSettings(from_address="papers@digest.example.org"))
     sub = Subscriber("ada@example.org", name='Ada "Countess"\r\nBcc: w@evil.example, Lovelace')
-    message = EmailRenderer(digest, config).render(sub)
+    message = EmailRenderer.of(digest, config).render(sub)
     parsed = parse(message.data)
     assert parsed["Bcc"] is None and parsed.defects == []
     assert [a.addr_spec for a in parsed["To"].addresses] == ["ada@example.org"]

@@ -13,7 +13,8 @@ from playwright.sync_api import sync_playwright
 from digest.config import Config, EmailSettings
 from digest.history import load_history
 from digest.pipeline import digest_for, import_files
-from digest.render.email import EmailRenderer, Subscriber
+from digest.render.email import EmailRenderer
+from digest.render.selection import Subscriber
 from digest.store import Store
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -31,7 +32,7 @@ def html(tmp_path_factory):
         from_address="papers@digest.example.org", base_url="https://example.org/papers",
         unsubscribe_mailto="unsubscribe@digest.example.org"))
     digest = digest_for(config, dt.date(2026, 8, 20), history=load_history(store))
-    return EmailRenderer(digest, config).render(Subscriber("ada@example.org", "Ada")).html
+    return EmailRenderer.of(digest, config).render(Subscriber("ada@example.org", "Ada")).html
 
 
 @pytest.fixture(scope="module")

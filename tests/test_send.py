@@ -19,8 +19,10 @@ from test_email import assert_inlined
 
 from digest.config import load_config
 from digest.errors import LedgerError, SmtpConnectError
-from digest.mail import Ledger, send_digest
-from digest.render.email import HTML_BUDGET, recipient_token
+from digest.publish.ledger import Ledger
+from digest.publish.outbox import send_digest
+from digest.render.email import HTML_BUDGET
+from digest.render.mime import recipient_token
 
 # aiosmtpd warns about AUTH without STARTTLS on the implicit-TLS server (it does not count
 # implicit TLS) and on the deliberately plain one; both are what these tests want.
@@ -325,6 +327,18 @@ def test_dry_run_prints_who_would_get_what_and_sends_nothing(project, run, cert)
         assert lines[-1] == "2026-08-20: 4 to send, 1 skipped (nothing matches)"
         assert not any(a in result.stdout for a in ADDRESSES)
         assert server.mailbox.connections == 0 and not (project / "data" / "sent").exists()
+
+
+def test_send_digest_takes_a_digest_already_computed(project, cert, monkeypatch):
+    from digest.pipeline import digest_for
+    from digest.publish import outbox
+
+    configure(project, free_port(), cert)
+    config = load_config(project / "digest.toml", project / "data")
+    digest = digest_for(config, dt.date(2026, 8, 20))
+    monkeypatch.setattr(outbox, "digest_for", lambda *args, **kwargs: pytest.fail("computed the digest again"))
+    report = send_digest(config, dry_run=True, digest=digest)
+    assert report.date == digest.date and report.count("would-send") == 4 and report.count("skipped") == 1
 
 
 def test_the_rate_limit_paces_the_messages(project, cert):

@@ -1,1 +1,1 @@
-"""Every write of outputs: the site (writer, manifest, search) and its local server"""
+"""Every write of outputs: the site (writer, manifest, search), its local server, and the email (subscribers, outbox, ledger, SMTP)"""

@@ -1,37 +1,29 @@
-"""The newsletter email: each subscriber's selection, an HTML part with inlined CSS, a text part, MIME bytes
+"""The newsletter email: an HTML part with inlined CSS and a text part per reader, as MIME bytes
 
 Rendering is per subscriber, so it is built for speed in two phases. Once per digest, every
 piece that does not depend on the reader is rendered and has its CSS inlined by css-inline:
 the page around the papers, and one fragment per paper card, top-list row and note. Then
 each message only picks its fragments and joins strings. The few per-reader values (counts,
 preheader, unsubscribe link) are slots: markers left in the inlined HTML and filled by
-joining, so css-inline runs once per fragment, never once per message.
+joining, so css-inline runs once per fragment, never once per message. Which papers a
+reader gets is render/selection.py; the MIME bytes are render/mime.py.
 """
 
 from __future__ import annotations
 
-import binascii
 import datetime as dt
-import functools
-import hashlib
-import hmac
-import re
-import secrets
 import textwrap
 from dataclasses import dataclass, field
-from email import policy as email_policy
-from email.headerregistry import Address
-from email.utils import format_datetime
-from urllib.parse import quote
 
 import css_inline
-from markupsafe import Markup, escape
+from markupsafe import escape
 
-from digest.errors import EmailSetupError
 from digest.render import make_env, templates_dir
 from digest.render.markdown import LINK_LABELS
+from digest.render.mime import Envelope, Prepared, Slots
+from digest.render.selection import Selection, Selector
 from digest.render.text import byline, listing_labels, long_date, plural, short_date, short_summary
-from digest.text import clean_text, safe_url, title_key
+from digest.text import clean_text, safe_url
 
 # Gmail clips a message whose HTML is over about 102 KB and hides the rest (footer and
 # unsubscribe link included); stay clear of it with room to spare.
@@ -44,240 +36,8 @@ PREHEADER_FILLER = "\u034f\u200c\u00a0" * 40
 SECTION_NAMES = {"new": "New papers", "trending": "Trending", "top": "Top papers by upvotes"}
 
 
-@dataclass(frozen=True)
-class Subscriber:
-    """One reader and what they want; with no interests at all, every paper matches
-
-    keywords, authors and organizations are interests: a paper matches when it matches any
-    of them (or when none is given), and has at least min_upvotes.
-    """
-
-    email: str
-    name: str | None = None
-    keywords: tuple[str, ...] = ()
-    authors: tuple[str, ...] = ()
-    organizations: tuple[str, ...] = ()
-    min_upvotes: int = 0
-    send_when_empty: bool | None = None  # None: [email] send_when_empty
-    position: int = 1  # 1-based place in the subscriber list (for file names and reports)
-
-    @property
-    def filtered(self):
-        return bool(self.keywords or self.authors or self.organizations or self.min_upvotes)
-
-    def describe(self):
-        """The reader's filters in words, for the footer ('why you get this')"""
-        parts = []
-        if self.keywords:
-            parts.append("about " + ", ".join(self.keywords))
-        if self.authors:
-            parts.append("by " + ", ".join(self.authors))
-        if self.organizations:
-            parts.append("from " + ", ".join(self.organizations))
-        text = " or ".join(parts)
-        if self.min_upvotes:
-            text = (text + " " if text else "") + f"with at least {plural(self.min_upvotes, 'upvote')}"
-        return text
-
-
-def mask_address(address):
-    """'a…@example.org': enough to recognise a subscriber in a log, not to harvest the address"""
-    local, _, domain = address.partition("@")
-    return f"{local[:1]}…@{domain}"
-
-
-def recipient_token(address, salt, day=None):
-    """A salted hash of an address (and a day): the ledger's key and the Message-ID's local part"""
-    message = address.strip().lower() if day is None else f"{day.isoformat()}\n{address.strip().lower()}"
-    return hmac.new(salt.encode("utf-8"), message.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-def domain_of(address):
-    return address.rpartition("@")[2].lower()
-
-
-def slug(text):
-    return title_key(text).replace(" ", "-") or "digest"
-
-
-# -- selecting each reader's papers ------------------------------------------------------
-
-
-def _words(text):
-    """Text as ' word word … ' (case-folded, punctuation as spaces) for word-aligned matching"""
-    return " " + title_key(text or "") + " "
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What one reader's email shows: per section the papers shown, and how many were left out"""
-
-    subscriber: Subscriber
-    new: tuple
-    trending: tuple
-    top: tuple
-    matched_new: int
-    matched_trending: int
-    hidden_new: int = 0
-    hidden_trending: int = 0
-
-    @property
-    def empty(self):
-        return not (self.matched_new or self.matched_trending or self.top)
-
-
-class Selector:
-    """Filters a digest's papers for many subscribers; each term is matched against each paper once"""
-
-    def __init__(self, digest):
-        self.digest = digest
-        items = {}
-        for item in (*digest.new, *(t.item for t in digest.trending), *digest.top):
-            items.setdefault(item.key, item)
-        self.items = items
-        self._text = {
-            k: _words(" ".join((i.entry.title, i.entry.abstract or "", " ".join(i.entry.keywords))))
-            for k, i in items.items()
-        }
-        self._authors = {k: [_words(a) for a in i.entry.authors] for k, i in items.items()}
-        self._orgs = {k: _words(i.entry.organization) for k, i in items.items()}
-
-    # One matcher per day's render, dropped with it: caching on the method cannot leak past it.
-    @functools.cache  # noqa: B019
-    def _keyword(self, term):
-        # A keyword matches at the start of a word: "robot" finds "robotics", "LLM" finds "LLMs".
-        needle = " " + title_key(term)
-        return frozenset(k for k, text in self._text.items() if needle.strip() and needle in text)
-
-    @functools.cache  # noqa: B019
-    def _author(self, term):
-        needle = _words(term)
-        return frozenset(k for k, names in self._authors.items() if needle.strip() and any(needle in n for n in names))
-
-    @functools.cache  # noqa: B019
-    def _organization(self, term):
-        needle = _words(term)
-        return frozenset(k for k, org in self._orgs.items() if needle.strip() and needle in org)
-
-    def matching(self, sub):
-        """Keys of the papers this subscriber wants"""
-        if sub.keywords or sub.authors or sub.organizations:
-            keys = set()
-            for term in sub.keywords:
-                keys |= self._keyword(term)
-            for term in sub.authors:
-                keys |= self._author(term)
-            for term in sub.organizations:
-                keys |= self._organization(term)
-        else:
-            keys = set(self.items)
-        if sub.min_upvotes:
-            keys = {k for k in keys if (self.items[k].entry.upvotes or 0) >= sub.min_upvotes}
-        return keys
-
-    def select(self, sub, max_papers):
-        """The papers of one reader's email: matching ones, at most max_papers cards in all"""
-        keys = self.matching(sub)
-        new = tuple(i for i in self.digest.new if i.key in keys)
-        trending = tuple(t for t in self.digest.trending if t.item.key in keys)
-        top = tuple(i for i in self.digest.top if i.key in keys)
-        # Trending keeps a fair share of the cards on a day with many new papers.
-        shown_trending = min(len(trending), max(max_papers - len(new), max_papers // 3))
-        shown_new = min(len(new), max_papers - shown_trending)
-        return Selection(
-            sub,
-            new[:shown_new],
-            trending[:shown_trending],
-            top,
-            len(new),
-            len(trending),
-            len(new) - shown_new,
-            len(trending) - shown_trending,
-        )
-
-
-# -- rendering ----------------------------------------------------------------------------
-
-
-class Slots:
-    """Markers for the values of a prepared page that differ per message"""
-
-    def __init__(self):
-        # Random per process so that no paper title or config value can forge a marker; the
-        # markers never reach the output, so the output stays deterministic.
-        self.nonce = secrets.token_hex(8)
-        self.pattern = re.compile(rf"@@{self.nonce}:(\w+)@@")
-
-    def __getattr__(self, name):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return Markup(f"@@{self.nonce}:{name}@@")
-
-
-class Prepared:
-    """A rendered (and CSS-inlined) text with slots, filled per message by joining strings
-
-    Filled pieces are also kept quoted-printable encoded: QP works line by line, so pieces
-    that start and end on a line boundary can be encoded once and joined as bytes.
-    """
-
-    def __init__(self, text, slots, whole_lines=False):
-        if whole_lines and not text.endswith("\n"):
-            text += "\n"
-        pieces = slots.pattern.split(text)
-        self.static = pieces[0::2]
-        self.names = pieces[1::2]
-        self.size = sum(len(s.encode("utf-8")) for s in self.static)
-        self._encoded = {}
-        for name, before in zip(self.names, self.static):
-            if name == "body" and not before.endswith("\n"):
-                raise ValueError("a body slot must start a line (quoted-printable pieces are whole lines)")
-
-    def fill(self, values=None):
-        if not self.names:
-            return self.static[0]
-        out = [self.static[0]]
-        for name, static in zip(self.names, self.static[1:]):
-            out.append(values[name])
-            out.append(static)
-        return "".join(out)
-
-    def piece(self, values=None):
-        """(text, quoted-printable bytes) of the filled piece, cached per distinct values"""
-        key = tuple(values.items()) if values else ()
-        found = self._encoded.get(key)
-        if found is None:
-            text = self.fill(values)
-            found = self._encoded[key] = (text, quoted_printable(text))
-        return found
-
-    def assemble(self, values, body):
-        """Fill the slots and put the body pieces in the body slot: (text, quoted-printable bytes)"""
-        texts, encoded, segment = [], [], [self.static[0]]
-        for name, static in zip(self.names, self.static[1:]):
-            if name == "body":
-                text = "".join(segment)
-                texts.append(text)
-                encoded.append(quoted_printable(text))
-                for piece_text, piece_encoded in body:
-                    texts.append(piece_text)
-                    encoded.append(piece_encoded)
-                segment = [static]
-            else:
-                segment += (values[name], static)
-        text = "".join(segment)
-        texts.append(text)
-        encoded.append(quoted_printable(text))
-        return "".join(texts), b"".join(encoded)
-
-
 def _wrap(text):
     return text if len(text) <= 72 else textwrap.fill(text, 72, break_on_hyphens=False)
-
-
-def quoted_printable(text):
-    """UTF-8 text as quoted-printable with CRLF line ends (binascii: C speed)"""
-    return binascii.b2a_qp(text.replace("\r", "").encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
 
 
 @dataclass(frozen=True)
@@ -344,29 +104,34 @@ class RenderedEmail:
 class EmailRenderer:
     """Renders one day's digest for any number of subscribers"""
 
-    def __init__(self, digest, config, *, salt=None, sent_at=None):
+    def __init__(self, digest, settings, *, title, presentation, listing_names, salt=None, sent_at=None):
+        """`settings` is [email], `presentation` [digest] (authors, summary sentences), both as loaded"""
         self.digest = digest
-        self.config = config
-        self.settings = config.email
-        self.salt = salt
-        self.title = clean_text(config.title) or "Daily Papers digest"
-        self.from_address = self.settings.from_address or PLACEHOLDER_FROM
-        check_address(self.from_address, "[email] from_address")
-        self.domain = domain_of(self.from_address)
+        self.max_papers = settings.max_papers
+        self.presentation = presentation
+        self.title = clean_text(title) or "Daily Papers digest"
+        self.from_address = settings.from_address or PLACEHOLDER_FROM
         self.selector = Selector(digest)
         self.slots = Slots()
-        self.day_url = day_url(self.settings, digest.date)
-        self.unsubscribe_url = self.settings.unsubscribe_url
-        self.unsubscribe_mailto = self.settings.unsubscribe_mailto
-        check_unsubscribe(self.settings)
-        self._personal_unsubscribe = bool(self.unsubscribe_url and "{email}" in self.unsubscribe_url)
+        self.envelope = Envelope(
+            digest.date,
+            self.title,
+            self.from_address,
+            from_name=settings.from_name,
+            list_id=settings.list_id,
+            unsubscribe_mailto=settings.unsubscribe_mailto,
+            unsubscribe_url=settings.unsubscribe_url,
+            unsubscribe_one_click=settings.unsubscribe_one_click,
+            salt=salt,
+            sent_at=sent_at,
+        )
         page = EmailPage(
             title=self.title,
             date=digest.date,
-            day_url=self.day_url,
+            day_url=settings.day_page(digest.date),
             papers_seen=digest.papers_seen,
-            listings=listing_labels(digest.listings, config.site.listing_names),
-            unsubscribe=bool(self.unsubscribe_url or self.unsubscribe_mailto),
+            listings=listing_labels(digest.listings, listing_names),
+            unsubscribe=bool(settings.unsubscribe_url or settings.unsubscribe_mailto),
             slot=self.slots,
         )
         self.page = page
@@ -380,8 +145,19 @@ class EmailRenderer:
         self._html_parts = html_env.get_template("_email_parts.html.j2").module
         self._text_parts = text_env.get_template("_email_parts.txt.j2").module
         self._cache = {}
-        # Headers that are the same in every message are folded once.
-        self._h_from, self._h_date, self._h_list, self._h_mime = self._static_headers(sent_at)
+
+    @classmethod
+    def of(cls, digest, config, *, salt=None, sent_at=None):
+        """The renderer of a loaded Config: its title, [email], [digest] and listing names"""
+        return cls(
+            digest,
+            config.email,
+            title=config.title,
+            presentation=config.digest,
+            listing_names=config.site.listing_names,
+            salt=salt,
+            sent_at=sent_at,
+        )
 
     # Fragments: each rendered and inlined once, on first use.
 
@@ -400,14 +176,14 @@ class EmailRenderer:
 
     def _card(self, kind, item, reasons=()):
         def make():
-            card = PaperCard.of(item, self.config.digest, reasons)
+            card = PaperCard.of(item, self.presentation, reasons)
             return self._html_parts.paper(card, self.page), self._text_parts.paper(card, self.page)
 
         return self._fragment(("card", kind, item.key), make)
 
     def _top_row(self, item):
         def make():
-            card = PaperCard.of(item, self.config.digest)
+            card = PaperCard.of(item, self.presentation)
             votes = item.entry.upvotes
             return (self._html_parts.top_row(card, votes, self.page), self._text_parts.top_row(card, votes, self.page))
 
@@ -425,7 +201,7 @@ class EmailRenderer:
     # Per message.
 
     def select(self, subscriber):
-        return self.selector.select(subscriber, self.settings.max_papers)
+        return self.selector.select(subscriber, self.max_papers)
 
     def render(self, subscriber, selection=None):
         """The reader's email as a RenderedEmail: both parts and the message's bytes"""
@@ -442,9 +218,9 @@ class EmailRenderer:
                 break
             # The estimate was short (very long slot values): one card fewer, measured again.
             longer = len(sel.new) >= len(sel.trending)
-            sel = self._keep(sel, len(sel.new) - longer, len(sel.trending) - (not longer))
+            sel = sel.keep(len(sel.new) - longer, len(sel.trending) - (not longer))
         text, text_qp = self.shell_text.assemble(values_text, text_body)
-        return RenderedEmail(sel, subject, html, text, self._mime(subscriber, subject, html_qp, text_qp))
+        return RenderedEmail(sel, subject, html, text, self.envelope.message(subscriber, subject, html_qp, text_qp))
 
     def subject(self, sel):
         return f"{sel.matched_new} new · {sel.matched_trending} trending — {self.title}, {short_date(self.digest.date)}"
@@ -469,16 +245,8 @@ class EmailRenderer:
             "dek": dek,
             "preheader": preheader,
             "why": why,
-            "unsubscribe_link": self.unsubscribe_link(sub.email) or "",
+            "unsubscribe_link": self.envelope.unsubscribe_link(sub.email) or "",
         }
-
-    def unsubscribe_link(self, address):
-        """Where the footer's unsubscribe link points: the https URL when configured, else mailto"""
-        if self.unsubscribe_url:
-            return self.unsubscribe_url.replace("{email}", quote(address, safe=""))
-        if self.unsubscribe_mailto:
-            return f"mailto:{self.unsubscribe_mailto}?subject=unsubscribe"
-        return None
 
     def _sections(self, sel):
         """(kind, fragments, hidden count) per section of the email"""
@@ -499,22 +267,7 @@ class EmailRenderer:
         )
         while size > HTML_BUDGET and (new or trending):
             size -= (new if len(new) >= len(trending) else trending).pop()[1]
-        return self._keep(sel, len(new), len(trending))
-
-    @staticmethod
-    def _keep(sel, new, trending):
-        if new == len(sel.new) and trending == len(sel.trending):
-            return sel
-        return Selection(
-            sel.subscriber,
-            sel.new[:new],
-            sel.trending[:trending],
-            sel.top,
-            sel.matched_new,
-            sel.matched_trending,
-            sel.matched_new - new,
-            sel.matched_trending - trending,
-        )
+        return sel.keep(len(new), len(trending))
 
     def _body(self, sel):
         """The sections as (text, quoted-printable) pieces, for the HTML part and the text part"""
@@ -544,149 +297,3 @@ class EmailRenderer:
                 html.append(more_html.piece({"label": escape(label)}))
                 text.append(more_text.piece({"label": label}))
         return html, text
-
-    # MIME
-
-    def _static_headers(self, sent_at):
-        """The headers every reader's message shares, folded once: (From, Date, List-*, MIME-Version)"""
-        when = sent_at or dt.datetime.combine(self.digest.date, dt.time(0, 0), tzinfo=dt.UTC)
-        from_name = clean_text(self.settings.from_name) or self.title
-        list_id = self.settings.list_id or f"{slug(self.title)}.{self.domain}"
-        unsubscribe = b"" if self._personal_unsubscribe else _headers(self._unsubscribe_headers(None))
-        return (
-            _header("From", str(Address(display_name=from_name, addr_spec=self.from_address))),
-            _header("Date", format_datetime(when)),
-            _header("List-Id", f"{_quoted(self.title)} <{clean_text(list_id)}>") + unsubscribe,
-            _header("MIME-Version", "1.0"),
-        )
-
-    def _unsubscribe_headers(self, address):
-        targets = []
-        if self.unsubscribe_mailto:
-            targets.append(f"<mailto:{self.unsubscribe_mailto}?subject=unsubscribe>")
-        if self.unsubscribe_url:
-            targets.append(f"<{self.unsubscribe_url.replace('{email}', quote(address or '', safe=''))}>")
-        if targets:
-            yield "List-Unsubscribe", ", ".join(targets)
-        if self.settings.unsubscribe_one_click:
-            yield "List-Unsubscribe-Post", "List-Unsubscribe=One-Click"
-
-    def message_id(self, address):
-        token = recipient_token(address, self.salt or "", self.digest.date)[:32]
-        return f"<{self.digest.date:%Y%m%d}.{token}@{self.domain}>", token
-
-    def _mime(self, sub, subject, html_qp, text_qp):
-        message_id, token = self.message_id(sub.email)
-        boundary = f"=_digest_{token}"  # "=_" never occurs in quoted-printable text
-        unsubscribe = _headers(self._unsubscribe_headers(sub.email)) if self._personal_unsubscribe else b""
-        return b"".join(
-            (
-                self._h_from,
-                _header("To", _to(sub)),
-                _header("Subject", clean_text(subject)),
-                self._h_date,
-                _header("Message-ID", message_id),
-                self._h_list,
-                unsubscribe,
-                self._h_mime,
-                f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n\r\n'.encode("ascii"),
-                _part(boundary, "plain", text_qp),
-                _part(boundary, "html", html_qp),
-                f"--{boundary}--\r\n".encode("ascii"),
-            )
-        )
-
-
-_SIMPLE_NAME = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")
-
-
-def _to(sub):
-    """The To value; a name with anything but letters, digits and spaces is quoted by email's Address"""
-    name = clean_text(sub.name)
-    if not name:
-        return sub.email
-    if _SIMPLE_NAME.fullmatch(name):
-        return f"{name} <{sub.email}>"
-    return str(Address(display_name=name, addr_spec=sub.email))
-
-
-def _headers(pairs):
-    return b"".join(_header(name, value) for name, value in pairs)
-
-
-def _part(boundary, subtype, encoded):
-    head = (
-        f'--{boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
-        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-    )
-    return head.encode("ascii") + encoded + b"\r\n"
-
-
-# A header value that needs no encoding or folding: printable ASCII words, one line.
-_PLAIN_HEADER = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*")
-
-
-def _header(name, value):
-    """One header, folded and encoded as RFC 5322 and 2047 want it (email's SMTP policy)"""
-    if len(name) + 2 + len(value) <= 78 and "=?" not in value and _PLAIN_HEADER.fullmatch(value):
-        return f"{name}: {value}\r\n".encode("ascii")
-    return _folded_header(name, value)
-
-
-@functools.lru_cache(maxsize=4096)
-def _folded_header(name, value):
-    # header_store_parse refuses a value with a line break: no header injection gets through.
-    _, header = email_policy.SMTP.header_store_parse(name, value)
-    return header.fold(policy=email_policy.SMTP).encode("ascii")
-
-
-def _quoted(text):
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-# -- settings checks ----------------------------------------------------------------------
-
-_ADDRESS = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$"
-)
-
-
-def check_address(address, what):
-    """An address we can put in a header and an SMTP envelope: plain ASCII, one @, no spaces"""
-    if not isinstance(address, str) or not _ADDRESS.match(address) or ".." in address:
-        shown = repr(mask_address(address) if isinstance(address, str) and "@" in address else address)
-        raise EmailSetupError(f"{what}: {shown} is not an email address (ASCII, like name@example.org)")
-    return address
-
-
-def day_url(settings, day):
-    """The site's page of the day ('view in browser'), or None without a base_url"""
-    if not settings.base_url:
-        return None
-    base = settings.base_url.rstrip("/")
-    try:
-        url = settings.day_url.format(base_url=base, date=day.isoformat())
-    except (KeyError, IndexError, ValueError) as e:
-        raise EmailSetupError(
-            f"[email] day_url: {settings.day_url!r} can only use {{base_url}} and {{date}} ({e})"
-        ) from None
-    if not safe_url(url):
-        raise EmailSetupError(f"[email] base_url/day_url: {url!r} is not an http(s) URL")
-    return url
-
-
-def check_unsubscribe(settings):
-    """The unsubscribe settings make sense: an https URL, a mailto address, one-click only with https"""
-    if settings.unsubscribe_mailto:
-        check_address(settings.unsubscribe_mailto, "[email] unsubscribe_mailto")
-    url = settings.unsubscribe_url
-    if url is not None:
-        probe = url.replace("{email}", "x")
-        if not probe.lower().startswith("https://") or not safe_url(probe) or any(c in probe for c in '<>,"'):
-            raise EmailSetupError(f"[email] unsubscribe_url: {url!r} is not an https URL")
-    if settings.unsubscribe_one_click and not url:
-        raise EmailSetupError(
-            "[email] unsubscribe_one_click needs unsubscribe_url: an https endpoint that"
-            " accepts the POST (a static site cannot)"
-        )
