@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -83,6 +84,19 @@ class Archive:
     topic_index: dict = field(default_factory=dict)  # casefolded keyword -> the slug of its topic
     scope: Scope = EVERYTHING  # the pages whose inputs may have changed since the last build
     fetched: dict = field(default_factory=dict)  # day -> fetched_at stamps of its snapshots (days with a digest)
+    # Entries of old days are cut to what cards show (models.CardEntry); these read them whole
+    # again for the pages that show more (paper -> Entry, Digest -> Digest). None: nothing is cut.
+    full_entry: Callable | None = field(default=None, compare=False, repr=False)
+    full_digest: Callable | None = field(default=None, compare=False, repr=False)
+
+    def entry_of(self, paper):
+        """The paper's whole latest entry: its abstract and every author (a paper's page, its feed item)"""
+        return self.full_entry(paper) if self.full_entry else paper.entry
+
+    def digest_of(self, day):
+        """The whole Digest of `day`, every field of every entry (the day's JSON)"""
+        digest = self.digests[day]
+        return self.full_digest(digest) if self.full_digest else digest
 
 
 @dataclass(frozen=True)

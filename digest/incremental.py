@@ -7,6 +7,7 @@ the recent days the feeds show) are read and computed; the rest comes from the s
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import defaultdict
 
@@ -14,7 +15,9 @@ from digest.archive import Archive, DayCount, Known, Paper, Scope, iso_week, mon
 from digest.diff import make_digest
 from digest.errors import NoDataError, SiteError, StoreError
 from digest.history import load_history
+from digest.models import CardEntry
 from digest.pipeline import with_details
+from digest.render.text import card_entry
 from digest.store import Store, load_snapshot
 from digest.topics import make_topics
 
@@ -85,7 +88,8 @@ def _collect(config, store, state, skip, history, given):
         except _Stale:
             pass
     lists = _Lists(store, skip)
-    digests, seen, latest, fetched = _compute_days(store, history, config, days, files_by_day, {}, lists, given)
+    full = _Full(config, store, history, skip, _full_from(days, config))
+    digests, seen, latest, fetched = _compute_days(store, history, config, days, files_by_day, {}, lists, given, full)
     counts = {day: DayCount(len(d.new), len(d.trending)) for day, d in digests.items()}
     papers = _make_papers(history, latest)
     topics, topic_index = _topics(papers)
@@ -99,6 +103,8 @@ def _collect(config, store, state, skip, history, given):
         topics=topics,
         topic_index=topic_index,
         fetched=fetched,
+        full_entry=full.entry,
+        full_digest=full.digest,
     )
 
 
@@ -158,12 +164,13 @@ class _Lists:
         return self.kept[key]
 
 
-def _compute_days(store, history, config, days, files_by_day, previous, lists, given):
+def _compute_days(store, history, config, days, files_by_day, previous, lists, given, full):
     """Digests, papers seen, latest entries and fetch times of `days`, in order
 
     previous: listing -> its snapshot before the first day (updated in place); lists: the
     _Lists that reads the snapshots and completes re-observations; given: day -> a Digest
-    the caller computed already from the same history, used as it is.
+    the caller computed already from the same history, used as it is; full: the _Full
+    that knows from which day on entries are kept whole (those before are cut to cards).
     """
     digests, seen, latest, fetched = {}, {}, {}, {}
     for day in days:
@@ -176,6 +183,8 @@ def _compute_days(store, history, config, days, files_by_day, previous, lists, g
             day, history, today, before, config.trending, config.digest.top_items, load=lists._list
         )
         seen[day] = _latest_entries(day, today, history, latest)
+        if day < full.since:
+            full.cut(day, digests, latest, seen[day], config.digest)
         fetched[day] = tuple(sorted({s.fetched_at for s in today.values() if s.fetched_at}))
         previous.update(today)
     return digests, seen, latest, fetched
@@ -233,9 +242,10 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip,
         raise _Stale("every day changed")
     fresh = days[start:]
     lists = _Lists(store, skip)
+    full = _Full(config, store, history, skip, _full_from(days, config))
     previous = _previous_snapshots(lists, files_by_day, fresh[0])
     digests, seen_now, latest, fetched = _compute_days(
-        store, history, config, fresh, files_by_day, previous, lists, given
+        store, history, config, fresh, files_by_day, previous, lists, given, full
     )
     seen = {day: state.days[day][1] for day in days[:start]} | seen_now
     counts = {day: state.days[day][2] for day in days[:start]}
@@ -246,7 +256,7 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip,
     known = {key: state.papers[key] for key in history.observations if key not in latest and key in state.papers}
     if len(known) + len(latest) != len(history.observations):
         raise _Stale("a paper the last build did not know")
-    _load_latest(lists, history, files_by_day, touched - latest.keys(), latest)
+    _load_latest(lists, history, files_by_day, touched - latest.keys(), latest, full)
     papers = _make_papers(history, latest, known)
     topics, topic_index = _topics(papers)
     # A keyword whose topic changed (another slug, a new name, no topic any more, a topic
@@ -265,7 +275,7 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip,
         for key in seen[day]
     }
     if (touched | shown) - latest.keys():
-        _load_latest(lists, history, files_by_day, (touched | shown) - latest.keys(), latest)
+        _load_latest(lists, history, files_by_day, (touched | shown) - latest.keys(), latest, full)
         papers = _make_papers(history, latest, known)  # the same keywords (Known kept them): same topics
     keywords = {k.casefold() for key in touched for k in papers[key].entry.keywords}
     # Before too: a paper gone with a deleted day leaves its topics.
@@ -289,6 +299,8 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip,
         topic_index=topic_index,
         scope=scope,
         fetched=fetched,
+        full_entry=full.entry,
+        full_digest=full.digest,
     )
 
 
@@ -322,7 +334,7 @@ def _days_by_folder(files_by_day):
     return folders
 
 
-def _load_latest(lists, history, files_by_day, keys, latest):
+def _load_latest(lists, history, files_by_day, keys, latest, full):
     """Add to `latest` the entry of each paper's last sighting, reading only the days those were on"""
     wanted = defaultdict(set)
     for key in keys:
@@ -334,6 +346,8 @@ def _load_latest(lists, history, files_by_day, keys, latest):
             today[snapshot.listing] = snapshot
         entries = {}
         _latest_entries(day, today, history, entries)
+        if day < full.since:
+            full.cut_entries(entries, found, config_digest=full.settings)
         latest.update((key, entries[key]) for key in found)
 
 
@@ -356,3 +370,113 @@ def _neighbours(names, name):
         return None
     n = names.index(name)
     return (names[n - 1] if n else None, names[n + 1] if n + 1 < len(names) else None)
+
+
+FULL_DAYS = 31  # days before the feeds' first whose entries are kept whole too (late additions)
+
+
+def _full_from(days, config):
+    """The first day whose entries a build keeps whole: the feeds' days and a month before
+
+    The feeds show the last `feed_days` days and at least `feed_items` editions and papers;
+    every day before is cut to what cards show (CardEntry), and read again in full for the
+    pages that show more (a paper's page, a day's JSON) when they render.
+    """
+    most = max(config.site.feed_items, config.site.feed_days)
+    return days[max(len(days) - most - FULL_DAYS, 0)] if days else None
+
+
+class _Full:
+    """Cuts the entries of old days to cards, and reads them whole again for the pages that
+    show them: a paper's whole latest entry (its page), a day's whole Digest (its JSON)
+
+    A forked render worker inherits it and keeps its own few recently read days.
+    """
+
+    KEEP = 8  # days of whole entries kept (a worker renders paper pages in order of last sighting)
+
+    def __init__(self, config, store, history, skip, since):
+        self.config = config
+        self.settings = config.digest
+        self.store = store
+        self.history = history
+        self.skip = skip or {}
+        self.since = since  # days before this one are cut
+        self.lists = None
+        self.days = {}  # day -> key -> whole latest Entry, the last KEEP days read
+
+    def cut(self, day, digests, latest, keys, settings):
+        """Cut the digest of `day` and the latest entries of its papers to CardEntry"""
+        cards = {}
+
+        def card(entry):
+            made = cards.get(id(entry))
+            if made is None:
+                made = cards[id(entry)] = card_entry(entry, settings.max_authors, settings.summary_sentences)
+            return made
+
+        d = digests[day]
+        digests[day] = dataclasses.replace(
+            d,
+            new=tuple(dataclasses.replace(i, entry=card(i.entry)) for i in d.new),
+            trending=tuple(
+                dataclasses.replace(t, item=dataclasses.replace(t.item, entry=card(t.item.entry))) for t in d.trending
+            ),
+            returning=tuple(dataclasses.replace(i, entry=card(i.entry)) for i in d.returning),
+            dropped=tuple(dataclasses.replace(i, entry=card(i.entry)) for i in d.dropped),
+            top=tuple(dataclasses.replace(i, entry=card(i.entry)) for i in d.top),
+        )
+        for key in keys:
+            seen_on, entry = latest[key]
+            if seen_on == day:
+                latest[key] = (seen_on, card(entry))
+
+    def cut_entries(self, entries, keys, config_digest):
+        for key in keys:
+            seen_on, entry = entries[key]
+            entries[key] = (seen_on, card_entry(entry, config_digest.max_authors, config_digest.summary_sentences))
+
+    def _lists(self):
+        if self.lists is None:
+            self.lists = _Lists(self.store, self.skip)
+        return self.lists
+
+    def _today(self, day):
+        lists = self._lists()
+        today = {}
+        for listing, days in self.history.listing_days.items():
+            if day in days:
+                path = self.store.path(listing, day)
+                if path not in self.skip:
+                    snapshot = lists.load(path)
+                    today[snapshot.listing] = snapshot
+        return today
+
+    def entry(self, paper):
+        """The whole latest entry of a paper (its page shows the abstract and every author)"""
+        if type(paper.entry) is not CardEntry:
+            return paper.entry
+        day = paper.observations[-1].day
+        if day not in self.days:
+            found = {}
+            _latest_entries(day, self._today(day), self.history, found)
+            self.days[day] = {key: entry for key, (_, entry) in found.items()}
+            if len(self.days) > self.KEEP:
+                del self.days[next(iter(self.days))]
+        return self.days[day][paper.key]
+
+    def digest(self, digest):
+        """The whole Digest of a day whose digest was cut (its JSON has every field of every entry)"""
+        if digest.date >= self.since:
+            return digest
+        day = digest.date
+        today = self._today(day)
+        before = {}
+        for listing in today:
+            earlier = self.history.previous_day(listing, day)
+            path = self.store.path(listing, earlier) if earlier else None
+            before[listing] = self._lists().load(path) if path and path not in self.skip else None
+        settings = self.config
+        return make_digest(
+            day, self.history, today, before, settings.trending, settings.digest.top_items, load=self._lists()._list
+        )

@@ -196,6 +196,17 @@ def make_entry(
 
 
 @dataclass(frozen=True)
+class CardEntry(Entry):
+    """An Entry cut to what a card or a list shows (`render.text.card_entry`): the byline's
+    first authors and the author count, the summary's sentences instead of the abstract
+
+    A site build keeps these for every day but the recent ones the feeds show, so that its
+    memory does not grow with every abstract of the archive; a paper's page and a day's JSON
+    read the full entry again.
+    """
+
+
+@dataclass(frozen=True)
 class Source:
     """Where a snapshot came from: the source kind and a URL or a file name"""
 

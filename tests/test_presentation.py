@@ -37,3 +37,22 @@ def test_max_authors_shapes_the_site_cards_and_the_feed_items(tmp_path):
     assert f"{names[0]} and {len(names) - 1} more" in feed_one
     assert f"{names[0]} and {len(names) - 1} more" not in feed_three
 
+
+
+def test_a_card_entry_shows_what_the_whole_entry_shows(real_store):
+    """Cards of old days are made from CardEntry (memory): byline and summary must not change"""
+    from digest.render.text import byline, card_entry, short_summary
+
+    entries = [e for _, _, path in real_store.files() for e in real_store.load_path(path).entries]
+    assert len(entries) > 300
+    cut = 0
+    for most in (1, 3, 5):
+        for sentences in (1, 2, 4):
+            for entry in entries:
+                card = card_entry(entry, most, sentences)
+                assert byline(card, most) == byline(entry, most), entry.title
+                assert short_summary(card, sentences) == short_summary(entry, sentences), entry.title
+                assert (card.title, card.links, card.keywords, card.upvotes) == (
+                    entry.title, entry.links, entry.keywords, entry.upvotes)
+                cut += len(card.authors) < len(entry.authors) or (card.abstract or "") != (entry.abstract or "")
+    assert cut > len(entries)  # most entries are really cut

@@ -523,3 +523,43 @@ def test_subscribe_link_is_on_every_page(real_store, tmp_path):
     assert all('href="mailto:digest@example.org"' in p.read_text() for p in pages)
     assert not (tmp_path / "s" / "search.html").exists()
     assert "search.html" not in (tmp_path / "s" / "index.html").read_text()
+
+
+def test_old_entries_cut_to_cards_change_no_output(real_store, tmp_path, monkeypatch):
+    """A build keeps the entries of old days cut to what cards show (its memory must not grow
+    with every abstract) and reads them whole again for paper pages, feeds and day JSON: a
+    build that cuts all but the last day writes the same bytes as one that cuts nothing"""
+    import digest.incremental
+    from digest.incremental import collect_archive
+    from digest.models import CardEntry
+
+    store, files = partial_store(real_store, tmp_path / "data")
+    config = small_feeds(store.root, feed_items=1, feed_days=1)
+    monkeypatch.setattr(digest.incremental, "FULL_DAYS", 10_000)
+    build_site(config, tmp_path / "whole", base_url=BASE_URL)
+    monkeypatch.setattr(digest.incremental, "FULL_DAYS", 0)
+    archive = collect_archive(config, store)
+    cut = [d for d in archive.digests.values() if any(type(i.entry) is CardEntry for i in d.new)]
+    assert len(cut) == len(archive.days) - 1  # every day but the last
+    assert sum(type(p.entry) is CardEntry for p in archive.papers.values()) > 100
+    out = tmp_path / "cut"
+    build_site(config, out, base_url=BASE_URL)
+    assert same_files(out, tmp_path / "whole")
+
+    # An update that adds a day, and one that edits an old day's abstract, cut the same way.
+    store.save(store.load_path(files[-1]))
+    assert build_site(config, out, base_url=BASE_URL).updated
+    monkeypatch.setattr(digest.incremental, "FULL_DAYS", 10_000)
+    build_site(config, tmp_path / "whole-added", base_url=BASE_URL)
+    assert same_files(out, tmp_path / "whole-added")
+    monkeypatch.setattr(digest.incremental, "FULL_DAYS", 0)
+    path = store.path("hf-daily", dt.date(2026, 8, 14))
+    data = json.loads(path.read_text())
+    data["entries"][0]["abstract"] = "An edited abstract. It has a second sentence. And a third one here."
+    path.write_text(json.dumps(data))
+    assert build_site(config, out, base_url=BASE_URL).updated
+    page = (out / "paper" / f"{paper_slug(data['entries'][0]['id'])}.html").read_text()
+    assert "And a third one here." in page  # the page shows the whole abstract, not the card's cut
+    monkeypatch.setattr(digest.incremental, "FULL_DAYS", 10_000)
+    build_site(config, tmp_path / "whole-edited", base_url=BASE_URL)
+    assert same_files(out, tmp_path / "whole-edited")

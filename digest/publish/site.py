@@ -87,7 +87,7 @@ def _build_site(config, out, base_url, search, history, digests):
         warnings = []
         archive, pages, paths = _plan_build(config, store, site, writer, warnings.append, history, digests)
         others = [
-            (f"{day}.json", functools.partial(day_json, archive.digests[day]))
+            (f"{day}.json", functools.partial(lambda day: day_json(archive.digest_of(day)), day))
             for day in archive.days
             if archive.scope.wants("days", day)
         ]

@@ -213,7 +213,7 @@ def paper_items(archive, site, settings):
             if day not in recent and len(items) >= settings.feed_items:
                 break
             paper = archive.papers[item.key]
-            entry = paper.entry
+            entry = archive.entry_of(paper)
             url = f"{site.base_url}paper/{paper.slug}.html"
             html = _render(
                 "site/_feed_paper.html",

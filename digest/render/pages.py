@@ -129,12 +129,18 @@ class PaperPage(Page):
         return short_summary(entry, self.site.summary_sentences) or entry.title
 
     @functools.cached_property
+    def entry(self):
+        """The paper's whole latest entry, read again when the page renders (Archive.entry_of)"""
+        return self.data["entry_of"](self.data["paper"])
+
+    @functools.cached_property
     def chart(self):
         return paper_chart(self.data["paper"].observations)
 
     def fingerprint(self):
         paper = self.data["paper"]
-        return repr((paper.key, paper.slug, paper.entry, paper.observations, self.topics))
+        # The entry may be cut to a card (CardEntry): the key of its last day names the rest.
+        return repr((paper.key, paper.slug, paper.entry, paper.observations, self.topics, self.data["day_key"]))
 
     @functools.cached_property
     def topics(self):
@@ -253,21 +259,29 @@ def site_pages(archive, site):
             if scope.wants("periods", f"{kind}/{name}"):
                 pages += _rollup_pages(archive, site, kind, names, n, periods[name])
 
-    for paper in papers.values():
+    # In order of last sighting: a page whose entry was cut to a card reads its day again when
+    # it renders (Archive.entry_of), and a worker keeps the few days it read last.
+    chosen = [paper for paper in papers.values() if scope.wants("papers", paper.key)]
+    chosen.sort(key=lambda paper: paper.observations[-1].day)
+    for paper in chosen:
         # The chart, description and topic links are computed when the page renders (in a
         # worker process), so 30,000 paper contexts stay small.
-        if scope.wants("papers", paper.key):
-            pages.append(
-                PaperPage(
-                    f"paper/{paper.slug}.html",
-                    "site/paper.html",
-                    paper.entry.title,
-                    None,
-                    site,
-                    kind="paper",
-                    data={"paper": paper, "topic_index": archive.topic_index},
-                )
+        pages.append(
+            PaperPage(
+                f"paper/{paper.slug}.html",
+                "site/paper.html",
+                paper.entry.title,
+                None,
+                site,
+                kind="paper",
+                data={
+                    "paper": paper,
+                    "topic_index": archive.topic_index,
+                    "entry_of": archive.entry_of,
+                    "day_key": archive.day_keys.get(paper.last_seen),
+                },
             )
+        )
 
     by_year = defaultdict(list)
     for day in reversed(days):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import re
 
+from digest.models import CardEntry
+
 # Characters that change meaning anywhere in a Markdown line (emphasis, links, tables,
 # HTML, entities, math in renderers that support it), and "!" only where it opens an image.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|$~&]|!(?=\[))")
@@ -55,6 +57,35 @@ def short_summary(entry, sentences=2):
     if len(text) > _MAX_SUMMARY:
         text = text[:_MAX_SUMMARY].rsplit(" ", 1)[0].rstrip(",;:") + "…"
     return text
+
+
+def card_entry(entry, most=3, sentences=2):
+    """The entry cut to what `byline(entry, most)` and `short_summary(entry, sentences)` use,
+    which give the same text for it as for the whole entry (a CardEntry)"""
+    if type(entry) is CardEntry:
+        return entry
+    authors = entry.authors[: most + 1]
+    abstract = None
+    if not entry.ai_summary and entry.abstract:
+        # short_summary splits at sentence ends and joins with a space: cut the same way,
+        # the text splits into the same sentences again.
+        abstract = " ".join(_SENTENCE_END.split(entry.abstract)[:sentences])
+    return CardEntry(
+        rank=entry.rank,
+        title=entry.title,
+        id=entry.id,
+        abstract=abstract,
+        authors=authors,
+        author_count=max(entry.author_count or 0, len(entry.authors)) or None,
+        organization=entry.organization,
+        published=entry.published,
+        upvotes=entry.upvotes,
+        comments=entry.comments,
+        links=entry.links,
+        keywords=entry.keywords,
+        ai_summary=entry.ai_summary,
+        github_stars=entry.github_stars,
+    )
 
 
 def long_date(day):
