@@ -1,9 +1,11 @@
-"""Text helpers for every renderer: Markdown escaping, author lists, summaries, dates"""
+"""The presentation of every renderer: links, bylines, summaries, dates, listing names, Markdown escaping"""
 
 from __future__ import annotations
 
 import functools
 import re
+
+from digest.text import safe_url
 
 # Characters that change meaning anywhere in a Markdown line (emphasis, links, tables,
 # HTML, entities, math in renderers that support it), and "!" only where it opens an image.
@@ -13,6 +15,8 @@ _SENTENCE_END = re.compile(
     r"(?<=[.!?])(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bal\.)(?<!\bvs\.)(?<!\bFig\.)(?<!\bEq\.)\s+(?=[A-Z0-9\"'(\[])"
 )
 _MAX_SUMMARY = 400
+# An entry's links, in the order and with the names every renderer shows them.
+LINK_LABELS = (("hf", "Hugging Face"), ("arxiv", "arXiv"), ("pdf", "PDF"), ("code", "Code"), ("project", "Project"))
 
 
 def md_escape(value):
@@ -45,6 +49,11 @@ def byline(entry, most=3):
     if entry.comments:
         parts.append(plural(entry.comments, "comment"))
     return [p for p in parts if p]
+
+
+def entry_links(entry):
+    """(label, url) of an entry's links, each checked again: only http(s) reaches a reader"""
+    return [(label, url) for kind, label in LINK_LABELS if (url := safe_url(entry.links.get(kind)))]
 
 
 def short_summary(entry, sentences=2):
