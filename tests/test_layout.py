@@ -17,7 +17,6 @@ LONGER = {
     "digest/render/email.py": "one MIME message assembled from pre-encoded parts: splitting it scatters one format",
     "digest/mail.py": "subscribers, filters, ledger and SMTP of one send; to be split into publish/ (issue 12)",
     "digest/cli.py": "ten thin commands whose option lists and help texts are most of the file",
-    "digest/render/pages.py": "the page contexts of every kind; to be split by kind with typed contexts (issue 12)",
 }
 
 
