@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from digest.render import make_env
-from digest.render.text import LINK_LABELS, byline, entry_links, listing_labels, plural, short_summary
-
-__all__ = ["LINK_LABELS", "MarkdownPage", "render_markdown", "render_summary"]  # LINK_LABELS: email.py's import
+from digest.render.text import byline, entry_links, listing_labels, plural, short_summary
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ every field documented, are in `digest.render.contexts`.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from xml.sax.saxutils import escape as xml_escape
 
@@ -29,7 +28,7 @@ from digest.render.contexts import (
     TopicPage,
     TopicsPage,
 )
-from digest.render.text import long_date, plural, short_date
+from digest.render.text import long_date, month_label, plural, week_label
 from digest.text import safe_url
 
 # Page, PaperPage, SiteInfo and Card are the contexts' own, re-exported for the callers of this module.
@@ -170,8 +169,8 @@ def site_pages(archive, site):
             kind="archive",
             years=tuple(by_year.items()),
             counts=archive.counts,
-            weeks=tuple((w, _week_label(w)) for w in weeks),
-            months=tuple((m, _month_label(m)) for m in months),
+            weeks=tuple((w, week_label(w)) for w in weeks),
+            months=tuple((m, month_label(m)) for m in months),
         )
     )
     pages.append(_topics_index(archive.topics, site))
@@ -235,7 +234,7 @@ def _period_path(kind, name, n):
 def _rollup_pages(archive, site, kind, names, n, days):
     """The pages of one week or month: the most upvoted papers and the gainers as cards, the
     papers per day, then every other paper of the period as a compact list, ROLLUP_PAGE a page"""
-    label = _week_label if kind == "week" else _month_label
+    label = week_label if kind == "week" else month_label
     name = names[n]
     data = _rollup(archive, days)
     rest = data.pop("rest")
@@ -354,16 +353,6 @@ def _topic_pages(papers, site, topic, keys):
             )
         )
     return pages
-
-
-def _week_label(name):
-    year, week = name.split("-W")
-    monday = dt.date.fromisocalendar(int(year), int(week), 1)
-    return f"Week {int(week)} of {year} ({short_date(monday)} – {short_date(monday + dt.timedelta(days=6))})"
-
-
-def _month_label(name):
-    return f"{dt.date.fromisoformat(name + '-01'):%B %Y}"
 
 
 def _rollup(archive, days):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 
@@ -76,6 +77,18 @@ def long_date(day):
 def short_date(day):
     """'21 Aug 2026'"""
     return f"{day.day} {day:%b %Y}"
+
+
+def week_label(name):
+    """'Week 34 of 2026 (17 Aug 2026 – 23 Aug 2026)' for '2026-W34'"""
+    year, week = name.split("-W")
+    monday = dt.date.fromisocalendar(int(year), int(week), 1)
+    return f"Week {int(week)} of {year} ({short_date(monday)} – {short_date(monday + dt.timedelta(days=6))})"
+
+
+def month_label(name):
+    """'August 2026' for '2026-08'"""
+    return f"{dt.date.fromisoformat(name + '-01'):%B %Y}"
 
 
 def plural(count, noun):
