@@ -187,3 +187,11 @@ def test_the_docs_name_every_context():
     text = (ROOT / "docs" / "site.md").read_text(encoding="utf-8")
     assert "digest/render/contexts.py" in text
     assert [cls.__name__ for cls in TEMPLATES if f"`{cls.__name__}`" not in text] == []
+
+
+@pytest.mark.parametrize(("name", "var", "record"), [("site/_card.html", "card", C.Card),
+                                                     ("site/_feed_day.html", "c", C.FeedCard)])
+def test_cards_are_read_by_their_fields(name, var, record):
+    tree = parse(name)
+    read = {n.attr for n in tree.find_all(nodes.Getattr) if getattr(n.node, "name", None) == var}
+    assert read and read <= set(record._fields), f"{name} reads {sorted(read - set(record._fields))} on {var}"
