@@ -19,11 +19,10 @@ import css_inline
 from markupsafe import escape
 
 from digest.render import make_env, templates_dir
-from digest.render.markdown import LINK_LABELS
 from digest.render.mime import Envelope, Prepared, Slots
 from digest.render.selection import Selection, Selector
-from digest.render.text import byline, listing_labels, long_date, plural, short_date, short_summary
-from digest.text import clean_text, safe_url
+from digest.render.text import byline, entry_links, listing_labels, long_date, plural, short_date, short_summary
+from digest.text import clean_text
 
 # Gmail clips a message whose HTML is over about 102 KB and hides the rest (footer and
 # unsubscribe link included); stay clear of it with room to spare.
@@ -55,7 +54,7 @@ class PaperCard:
     @classmethod
     def of(cls, item, settings, reasons=()):
         e = item.entry
-        links = tuple((label, e.links[kind]) for kind, label in LINK_LABELS if safe_url(e.links.get(kind)))
+        links = tuple(entry_links(e))
         parts = byline(e, settings.max_authors)
         return cls(
             title=clean_text(e.title) or "(untitled)",

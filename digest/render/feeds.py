@@ -33,9 +33,8 @@ from typing import NamedTuple
 from markupsafe import escape
 
 from digest.render import make_env
-from digest.render.markdown import LINK_LABELS
-from digest.render.text import byline, plural, short_date, short_summary
-from digest.text import safe_url
+from digest.render.contexts import DayFeedItem, FeedCard, PaperFeedItem
+from digest.render.text import byline, entry_links, plural, short_date, short_summary
 
 # XML 1.0 forbids these characters even when escaped; titles were cleaned on import,
 # but a feed must stay well-formed whatever a snapshot holds.
@@ -91,22 +90,6 @@ class FeedItem(NamedTuple):
     categories: tuple
 
 
-class FeedCard(NamedTuple):
-    """A paper in a daily item, as the feed template shows it"""
-
-    title: str
-    url: str
-    byline: tuple
-    reasons: tuple
-    summary: str
-    links: tuple
-
-
-def paper_links(entry):
-    """(label, url) of an entry's links, each checked again: only http(s) reaches a reader"""
-    return [(label, url) for kind, label in LINK_LABELS if (url := safe_url(entry.links.get(kind)))]
-
-
 def topic_names(archive, keywords):
     """The topics of some keywords, each once: a keyword's topic name when it is a topic"""
     names = {}
@@ -118,8 +101,9 @@ def topic_names(archive, keywords):
     return tuple(names.values())
 
 
-def _render(template, **context):
-    return make_env("html").get_template(template).render(**context)
+def _render(template, page):
+    """A feed item's HTML content from its one context object"""
+    return make_env("html").get_template(template).render(page=page)
 
 
 def _recent_days(archive, settings):
@@ -138,11 +122,14 @@ def daily_items(archive, site, settings):
     for day in days:
         d = archive.digests[day]
         url = f"{site.base_url}day/{day}.html"
-        cards = {
-            "new": [_card(archive, site, item) for item in d.new],
-            "trending": [_card(archive, site, t.item, t.reasons) for t in d.trending],
-        }
-        html = _render("site/_feed_day.html", digest=d, cards=cards, url=url, listings=_listings(site, d))
+        content = DayFeedItem(
+            digest=d,
+            new=tuple(_card(archive, site, item) for item in d.new),
+            trending=tuple(_card(archive, site, t.item, t.reasons) for t in d.trending),
+            url=url,
+            listings=site.listings(d.listings),
+        )
+        html = _render("site/_feed_day.html", content)
         items.append(
             FeedItem(
                 f"{guid}{day}",
@@ -167,10 +154,6 @@ def _day_categories(archive, d):
     return tuple(sorted(topics, key=lambda t: -topics[t])[:DAY_CATEGORIES])
 
 
-def _listings(site, digest):
-    return ", ".join(dict.fromkeys(site.listing(name) for name in digest.listings))
-
-
 def _day_title(d):
     """'21 Aug 2026: 17 new papers, 3 trending'"""
     parts = [plural(len(d.new), "new paper")] if d.new else []
@@ -184,7 +167,7 @@ def _day_title(d):
 def _day_summary(site, d):
     if not d.papers_seen:
         return "No papers were listed on this day."
-    return f"{plural(d.papers_seen, 'paper')} on {_listings(site, d)}: {len(d.new)} new, {len(d.trending)} trending."
+    return f"{plural(d.papers_seen, 'paper')} on {site.listings(d.listings)}: {len(d.new)} new, {len(d.trending)} trending."
 
 
 def _card(archive, site, item, reasons=()):
@@ -196,7 +179,7 @@ def _card(archive, site, item, reasons=()):
         tuple(byline(item.entry, site.max_authors)),
         tuple(reasons),
         short_summary(item.entry, site.summary_sentences),
-        (("Paper page", url), *paper_links(item.entry)),
+        (("Paper page", url), *entry_links(item.entry)),
     )
 
 
@@ -215,14 +198,14 @@ def paper_items(archive, site, settings):
             paper = archive.papers[item.key]
             entry = archive.entry_of(paper)
             url = f"{site.base_url}paper/{paper.slug}.html"
-            html = _render(
-                "site/_feed_paper.html",
+            content = PaperFeedItem(
                 entry=entry,
-                byline=byline(entry, site.max_authors),
-                links=paper_links(entry),
+                byline=tuple(byline(entry, site.max_authors)),
+                links=tuple(entry_links(entry)),
                 day=short_date(day),
                 listing=site.listing(item.listing),
             )
+            html = _render("site/_feed_paper.html", content)
             authors = tuple(entry.authors[:FEED_AUTHORS]) or (entry.organization or site.title,)
             items.append(
                 FeedItem(

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from digest.render import make_env
-from digest.render.text import byline, listing_labels, plural
-
-LINK_LABELS = (("hf", "Hugging Face"), ("arxiv", "arXiv"), ("pdf", "PDF"), ("code", "Code"), ("project", "Project"))
+from digest.render.text import byline, entry_links, listing_labels, plural, short_summary
 
 
 @dataclass(frozen=True)
@@ -24,13 +22,20 @@ class MarkdownPage:
         return listing_labels(names, dict(self.listing_names))
 
     def links(self, entry):
-        return [(label, entry.links[kind]) for kind, label in LINK_LABELS if entry.links.get(kind)]
+        """External links of an entry, each checked again: only http(s) reaches the Markdown"""
+        return entry_links(entry)
 
     def main_link(self, entry):
+        """The link of a paper's title: its first external link, or None"""
         return next((url for _, url in self.links(entry)), None)
 
     def byline(self, entry):
+        """The parts of an entry's byline, with [digest] max_authors names"""
         return byline(entry, self.settings.max_authors)
+
+    def summary(self, entry):
+        """An entry's short summary, of [digest] summary_sentences"""
+        return short_summary(entry, self.settings.summary_sentences)
 
 
 def render_markdown(digest, config):

@@ -1,151 +1,45 @@
-"""Page contexts: one `Page` per output file, computed from an `Archive` (values in, values out)
+"""The pages of the site: one typed context per output file, computed from an `Archive`
 
 Two phases (Pelican's): every context is made first (`site_pages`), then the writer in
-`digest.publish` renders and writes them once.
+`digest.publish` renders and writes them once. The context classes, one per page kind with
+every field documented, are in `digest.render.contexts`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import NamedTuple
 from xml.sax.saxutils import escape as xml_escape
 
 import orjson
 
-from digest.archive import Paper, iso_week, month_of
+from digest.archive import iso_week, month_of
 from digest.errors import SiteError
-from digest.render.chart import paper_chart
-from digest.render.markdown import LINK_LABELS
-from digest.render.text import byline, listing_label, listing_labels, long_date, plural, short_date, short_summary
+from digest.render.contexts import (
+    ArchivePage,
+    Card,
+    DayPage,
+    HomePage,
+    NotFoundPage,
+    Page,
+    PaperPage,
+    RollupPage,
+    SearchPage,
+    SiteInfo,
+    TopicPage,
+    TopicsPage,
+)
+from digest.render.text import long_date, month_label, plural, week_label
 from digest.text import safe_url
+
+# Page, PaperPage, SiteInfo and Card are the contexts' own, re-exported for the callers of this module.
+__all__ = ["Card", "Page", "PaperPage", "SiteInfo", "check_base_url", "robots_txt", "site_pages", "site_paths"]
 
 ROLLUP_GAINERS = 10  # gainers shown as cards on a week or month page
 ROLLUP_TOP = 10  # most upvoted papers shown as cards
 ROLLUP_PAGE = 100  # papers per page of a period's compact list
 TOPIC_PAGE = 100  # papers per page of a topic
 TOPICS_POPULAR = 30  # topics in the "most papers" group of the topics index
-
-
-@dataclass(frozen=True)
-class SiteInfo:
-    """What every page knows about the site: its name, base URL, feeds and subscribe link"""
-
-    title: str
-    base_url: str
-    subscribe_url: str | None
-    feeds: tuple  # (label, path, mime type)
-    search: bool
-    listing_names: tuple = ()  # (internal name, name for readers) pairs from [site] listing_names
-    topics_min_papers: int = 5  # a topic is on the topics index from this many papers
-    max_authors: int = 3  # [digest] max_authors: names in a byline before "and N more"
-    summary_sentences: int = 2  # [digest] summary_sentences: of the abstract, when there is no AI summary
-
-    def listing(self, name):
-        """A listing's name for readers ('hf-daily' -> 'Hugging Face Daily Papers')"""
-        return listing_label(name, dict(self.listing_names))
-
-    def listings(self, names):
-        """Listings' names for readers, joined with commas, each name once"""
-        return listing_labels(names, dict(self.listing_names))
-
-
-class Card(NamedTuple):
-    """A paper in a list: its page, the entry as listed that day, and why it is listed"""
-
-    # A NamedTuple: a big archive makes 120,000 of them, and tuples are cheap to build.
-    paper: Paper
-    entry: object
-    reasons: tuple = ()
-    late: str | None = None  # Item.late_label: a paper announced after its list's day
-
-
-@dataclass(frozen=True, eq=False)
-class Page:
-    """One output file: its path, its template and the one context object the template gets"""
-
-    path: str  # relative to the site root, '/'-separated
-    template: str
-    title: str
-    blurb: str | None  # the meta description; PaperPage derives its own
-    site: SiteInfo
-    kind: str = "page"
-    data: dict = field(default_factory=dict, hash=False, compare=False)
-    sitemap: bool = True
-
-    @property
-    def description(self):
-        return self.blurb
-
-    def fingerprint(self):
-        """A string that changes whenever this page's output may change, or None (always render)
-
-        Pages whose inputs are cheap to name get one; the writer skips rendering a page whose
-        fingerprint (with the build's code, templates and settings) matches the last build's.
-        """
-        return self.data.get("fingerprint")
-
-    @property
-    def root(self):
-        """Relative prefix from this page to the site root ('' or '../')"""
-        return "../" * self.path.count("/")
-
-    def url(self, target):
-        """Relative link from this page to a site path ('' is the home page)
-
-        The 404 page is served at whatever path was asked for, so its links are absolute.
-        """
-        if self.kind == "404":
-            return self.site.base_url + target
-        return (self.root + target) if target else (self.root or "./")
-
-    @property
-    def canonical(self):
-        return self.site.base_url + ("" if self.path == "index.html" else self.path)
-
-    def paper_url(self, paper):
-        return self.url(f"paper/{paper.slug}.html")
-
-    def links(self, entry):
-        """External links of an entry, each checked again: only http(s) reaches a page"""
-        return [(label, url) for kind, label in LINK_LABELS if (url := safe_url(entry.links.get(kind)))]
-
-    def byline(self, entry):
-        return byline(entry, self.site.max_authors)
-
-    def summary(self, entry):
-        return short_summary(entry, self.site.summary_sentences)
-
-
-class PaperPage(Page):
-    """A paper's page: its description, chart and topic links are derived on first use"""
-
-    @functools.cached_property
-    def description(self):
-        entry = self.data["paper"].entry
-        return short_summary(entry, self.site.summary_sentences) or entry.title
-
-    @functools.cached_property
-    def entry(self):
-        """The paper's whole latest entry, read again when the page renders (Archive.entry_of)"""
-        return self.data["entry_of"](self.data["paper"])
-
-    @functools.cached_property
-    def chart(self):
-        return paper_chart(self.data["paper"].observations)
-
-    def fingerprint(self):
-        paper = self.data["paper"]
-        # The entry may be cut to a card (CardEntry): the key of its last day names the rest.
-        return repr((paper.key, paper.slug, paper.entry, paper.observations, self.topics, self.data["day_key"]))
-
-    @functools.cached_property
-    def topics(self):
-        index = self.data["topic_index"]
-        return tuple((k, index.get(k.casefold())) for k in self.data["paper"].entry.keywords)
 
 
 def fingerprint_of(inputs):
@@ -199,30 +93,31 @@ def site_pages(archive, site):
     def cards(items):
         return tuple(Card(papers[i.key], i.entry, late=i.late_label) for i in items)
 
-    def day_data(day):
+    def digest_fields(day):
         d = archive.digests[day]
         return {
+            "day": day,
             "digest": d,
             "new": cards(d.new),
             "trending": tuple(Card(papers[t.item.key], t.item.entry, reasons=t.reasons) for t in d.trending),
             "top": cards(d.top),
             "returning": cards(d.returning),
-            "dropped": cards(d.dropped),
             "week": iso_week(day),
             "month": month_of(day),
         }
 
     latest = days[-1]
-    home = day_data(latest)
     pages.append(
-        Page(
+        HomePage(
             "index.html",
             "site/home.html",
             site.title,
             f"{site.title}: the papers of {long_date(latest)}",
             site,
             kind="home",
-            data={**home, "day": latest, "day_count": len(days), "paper_count": len(papers)},
+            day_count=len(days),
+            paper_count=len(papers),
+            **digest_fields(latest),
         )
     )
 
@@ -230,27 +125,20 @@ def site_pages(archive, site):
         if not scope.wants("days", day):
             continue
         d = archive.digests[day]
+        prev = days[n - 1] if n else None
+        next_ = days[n + 1] if n + 1 < len(days) else None
         pages.append(
-            Page(
+            DayPage(
                 f"day/{day}.html",
                 "site/day.html",
                 f"{long_date(day)}",
                 f"{len(d.new)} new and {len(d.trending)} trending papers on {long_date(day)}",
                 site,
                 kind="day",
-                data={
-                    **day_data(day),
-                    "day": day,
-                    "prev": days[n - 1] if n else None,
-                    "next": days[n + 1] if n + 1 < len(days) else None,
-                    "fingerprint": fingerprint_of(
-                        (
-                            archive.day_keys.get(day),
-                            days[n - 1] if n else None,
-                            days[n + 1] if n + 1 < len(days) else None,
-                        )
-                    ),
-                },
+                inputs=fingerprint_of((archive.day_keys.get(day), prev, next_)),
+                prev=prev,
+                next=next_,
+                **digest_fields(day),
             )
         )
 
@@ -264,8 +152,8 @@ def site_pages(archive, site):
     chosen = [paper for paper in papers.values() if scope.wants("papers", paper.key)]
     chosen.sort(key=lambda paper: paper.observations[-1].day)
     for paper in chosen:
-        # The chart, description and topic links are computed when the page renders (in a
-        # worker process), so 30,000 paper contexts stay small.
+        # The chart, description, topic links and whole entry are computed when the page
+        # renders (in a worker process), so 30,000 paper contexts stay small.
         pages.append(
             PaperPage(
                 f"paper/{paper.slug}.html",
@@ -274,12 +162,10 @@ def site_pages(archive, site):
                 None,
                 site,
                 kind="paper",
-                data={
-                    "paper": paper,
-                    "topic_index": archive.topic_index,
-                    "entry_of": archive.entry_of,
-                    "day_key": archive.day_keys.get(paper.last_seen),
-                },
+                paper=paper,
+                topic_index=archive.topic_index,
+                entry_of=archive.entry_of,
+                day_key=archive.day_keys.get(paper.last_seen),
             )
         )
 
@@ -289,32 +175,20 @@ def site_pages(archive, site):
     weeks = sorted({iso_week(d) for d in days}, reverse=True)
     months = sorted({month_of(d) for d in days}, reverse=True)
     pages.append(
-        Page(
+        ArchivePage(
             "archive.html",
             "site/archive.html",
             "Archive",
             f"Every day of {site.title}",
             site,
             kind="archive",
-            data={
-                "years": tuple(by_year.items()),
-                "counts": archive.counts,
-                "weeks": tuple((w, _week_label(w)) for w in weeks),
-                "months": tuple((m, _month_label(m)) for m in months),
-            },
+            years=tuple(by_year.items()),
+            counts=archive.counts,
+            weeks=tuple((w, week_label(w)) for w in weeks),
+            months=tuple((m, month_label(m)) for m in months),
         )
     )
-    pages.append(
-        Page(
-            "topics.html",
-            "site/topics.html",
-            "Topics",
-            f"Topics of the papers in {site.title}",
-            site,
-            kind="topics",
-            data=_topics_index(archive.topics, site.topics_min_papers),
-        )
-    )
+    pages.append(_topics_index(archive.topics, site))
     recent = None
     for topic in archive.topics.values():
         if scope.wants("topics", topic.slug):
@@ -322,12 +196,12 @@ def site_pages(archive, site):
             pages += _topic_pages(papers, site, topic, sorted(topic.keys, key=recent.__getitem__))
     if site.search:
         pages.append(
-            Page(
+            SearchPage(
                 "search.html", "site/search.html", "Search", f"Search every paper in {site.title}", site, kind="search"
             )
         )
     pages.append(
-        Page(
+        NotFoundPage(
             "404.html", "site/404.html", "Page not found", "This page does not exist.", site, kind="404", sitemap=False
         )
     )
@@ -335,7 +209,8 @@ def site_pages(archive, site):
 
 
 def site_paths(archive, site):
-    """(path, sitemap date or None) of every page, in site_pages' order, without making contexts"""
+    """(path, sitemap date or None) of every page, without making contexts (site_pages' order, but
+    for paper pages: by key here, by last sighting there)"""
     latest = archive.days[-1]
     yield "index.html", latest
     for day in archive.days:
@@ -375,52 +250,51 @@ def _period_path(kind, name, n):
 def _rollup_pages(archive, site, kind, names, n, days):
     """The pages of one week or month: the most upvoted papers and the gainers as cards, the
     papers per day, then every other paper of the period as a compact list, ROLLUP_PAGE a page"""
-    label = _week_label if kind == "week" else _month_label
+    label = week_label if kind == "week" else month_label
     name = names[n]
     data = _rollup(archive, days)
     rest = data.pop("rest")
     count = _page_count(len(rest), ROLLUP_PAGE)
-    near = {
-        "prev": (names[n - 1], label(names[n - 1])) if n else None,
-        "next": (names[n + 1], label(names[n + 1])) if n + 1 < len(names) else None,
-    }
+    prev = (names[n - 1], label(names[n - 1])) if n else None
+    next_ = (names[n + 1], label(names[n + 1])) if n + 1 < len(names) else None
     shown = {card.paper.key for card in data["top"] + data["gainers"]}
+    near = {"prev": prev, "next": next_}
     # A rollup shows the cards' entries, each other paper's title and observations, and its neighbours.
     base = (tuple(days), near, [archive.counts[day] for day in days], [archive.papers[k].entry for k in sorted(shown)])
+    paths = tuple(_period_path(kind, name, m) for m in range(1, count + 1))
+    day_counts = tuple((day, archive.counts[day]) for day in days)
     pages = []
     for number in range(1, count + 1):
         listed = rest[(number - 1) * ROLLUP_PAGE : number * ROLLUP_PAGE]
-        fingerprint = fingerprint_of((base, number, count, [(p.key, p.entry.title, p.observations) for p in listed]))
         title = label(name) + (f" (page {number} of {count})" if number > 1 else "")
         pages.append(
-            Page(
-                _period_path(kind, name, number),
+            RollupPage(
+                paths[number - 1],
                 "site/rollup.html",
                 title,
                 f"The most upvoted papers, the papers that gained most and every paper of {label(name)}",
                 site,
                 kind=kind,
-                data={
-                    **data,
-                    **near,
-                    "name": name,
-                    "label": label(name),
-                    "days": tuple(days),
-                    "day_counts": tuple((day, archive.counts[day]) for day in days),
-                    "rest": listed,
-                    "rest_total": len(rest),
-                    "number": number,
-                    "first": (number - 1) * ROLLUP_PAGE + 1,
-                    "pages": tuple(_period_path(kind, name, m) for m in range(1, count + 1)),
-                    "fingerprint": fingerprint,
-                },
+                inputs=fingerprint_of((base, number, count, [(p.key, p.entry.title, p.observations) for p in listed])),
+                label=label(name),
+                prev=prev,
+                next=next_,
+                days=tuple(days),
+                day_counts=day_counts,
+                rest=listed,
+                rest_total=len(rest),
+                number=number,
+                first=(number - 1) * ROLLUP_PAGE + 1,
+                pages=paths,
+                **data,
             )
         )
     return pages
 
 
-def _topics_index(topics, least):
-    """The topics index: the most popular topics, then every topic of `least` papers or more by letter"""
+def _topics_index(topics, site):
+    """The topics index: the most popular topics, then every topic of [site] topics_min_papers or more by letter"""
+    least = site.topics_min_papers
     listed = [t for t in topics.values() if len(t.keys) >= least]
     popular = sorted(listed, key=lambda t: (-len(t.keys), t.name.casefold()))[:TOPICS_POPULAR]
     letters = defaultdict(list)
@@ -428,13 +302,19 @@ def _topics_index(topics, least):
         first = topic.slug[0]
         letters[first.upper() if first.isalpha() else "0–9"].append(topic)
     groups = sorted(letters.items(), key=lambda kv: (kv[0] != "0–9", kv[0]))
-    return {
-        "popular": tuple(popular),
-        "letters": tuple((letter, tuple(ts)) for letter, ts in groups),
-        "least": least,
-        "count": len(listed),
-        "all": len(topics),
-    }
+    return TopicsPage(
+        "topics.html",
+        "site/topics.html",
+        "Topics",
+        f"Topics of the papers in {site.title}",
+        site,
+        kind="topics",
+        popular=tuple(popular),
+        letters=tuple((letter, tuple(ts)) for letter, ts in groups),
+        least=least,
+        count=len(listed),
+        total=len(topics),
+    )
 
 
 def _page_count(total, size):
@@ -456,11 +336,12 @@ def _most_recent_first(papers):
 def _topic_pages(papers, site, topic, keys):
     """A topic's pages: its papers, most recently seen first (`keys` in that order), TOPIC_PAGE a page"""
     count = _page_count(len(keys), TOPIC_PAGE)
+    paths = tuple(_topic_path(topic.slug, m) for m in range(1, count + 1))
     pages = []
     for n in range(1, count + 1):
         listed = tuple(papers[k] for k in keys[(n - 1) * TOPIC_PAGE : n * TOPIC_PAGE])
         # A topic page shows its name, aliases and each listed paper's title, last day seen and peak upvotes.
-        fingerprint = fingerprint_of(
+        inputs = fingerprint_of(
             (
                 topic.name,
                 topic.aliases,
@@ -471,36 +352,23 @@ def _topic_pages(papers, site, topic, keys):
         )
         title = f"Topic: {topic.name}" + (f" (page {n} of {count})" if n > 1 else "")
         pages.append(
-            Page(
-                _topic_path(topic.slug, n),
+            TopicPage(
+                paths[n - 1],
                 "site/topic.html",
                 title,
                 f"{plural(len(keys), 'paper')} about {topic.name}",
                 site,
                 kind="topic",
-                data={
-                    "topic": topic,
-                    "name": topic.name,
-                    "papers": listed,
-                    "total": len(keys),
-                    "number": n,
-                    "pages": tuple(_topic_path(topic.slug, m) for m in range(1, count + 1)),
-                    "first": (n - 1) * TOPIC_PAGE + 1,
-                    "fingerprint": fingerprint,
-                },
+                inputs=inputs,
+                topic=topic,
+                papers=listed,
+                total=len(keys),
+                number=n,
+                first=(n - 1) * TOPIC_PAGE + 1,
+                pages=paths,
             )
         )
     return pages
-
-
-def _week_label(name):
-    year, week = name.split("-W")
-    monday = dt.date.fromisocalendar(int(year), int(week), 1)
-    return f"Week {int(week)} of {year} ({short_date(monday)} – {short_date(monday + dt.timedelta(days=6))})"
-
-
-def _month_label(name):
-    return f"{dt.date.fromisoformat(name + '-01'):%B %Y}"
 
 
 def _rollup(archive, days):
@@ -538,7 +406,6 @@ def _rollup(archive, days):
     return {
         "top": tuple(card(k, f"{plural(peaks[k], 'upvote')}") for k in top),
         "gainers": tuple(card(k, f"+{plural(gains[k], 'upvote')}") for k in gainers),
-        "gains": gains,
         "peaks": peaks,
         "firsts": firsts,
         "seen": len(keys),

@@ -1,11 +1,13 @@
-"""Text helpers for every renderer: Markdown escaping, author lists, summaries, dates"""
+"""The presentation of every renderer: links, bylines, summaries, dates, listing names, Markdown escaping"""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 
 from digest.models import CardEntry
+from digest.text import safe_url
 
 # Characters that change meaning anywhere in a Markdown line (emphasis, links, tables,
 # HTML, entities, math in renderers that support it), and "!" only where it opens an image.
@@ -15,6 +17,8 @@ _SENTENCE_END = re.compile(
     r"(?<=[.!?])(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bal\.)(?<!\bvs\.)(?<!\bFig\.)(?<!\bEq\.)\s+(?=[A-Z0-9\"'(\[])"
 )
 _MAX_SUMMARY = 400
+# An entry's links, in the order and with the names every renderer shows them.
+LINK_LABELS = (("hf", "Hugging Face"), ("arxiv", "arXiv"), ("pdf", "PDF"), ("code", "Code"), ("project", "Project"))
 
 
 def md_escape(value):
@@ -47,6 +51,11 @@ def byline(entry, most=3):
     if entry.comments:
         parts.append(plural(entry.comments, "comment"))
     return [p for p in parts if p]
+
+
+def entry_links(entry):
+    """(label, url) of an entry's links, each checked again: only http(s) reaches a reader"""
+    return [(label, url) for kind, label in LINK_LABELS if (url := safe_url(entry.links.get(kind)))]
 
 
 def short_summary(entry, sentences=2):
@@ -98,6 +107,18 @@ def long_date(day):
 def short_date(day):
     """'21 Aug 2026'"""
     return f"{day.day} {day:%b %Y}"
+
+
+def week_label(name):
+    """'Week 34 of 2026 (17 Aug 2026 – 23 Aug 2026)' for '2026-W34'"""
+    year, week = name.split("-W")
+    monday = dt.date.fromisocalendar(int(year), int(week), 1)
+    return f"Week {int(week)} of {year} ({short_date(monday)} – {short_date(monday + dt.timedelta(days=6))})"
+
+
+def month_label(name):
+    """'August 2026' for '2026-08'"""
+    return f"{dt.date.fromisoformat(name + '-01'):%B %Y}"
 
 
 def plural(count, noun):
