@@ -177,8 +177,9 @@ def test_a_paper_context_caches_what_it_derives_though_frozen():
     paper = Paper("k", "k", entry, (Observation(dt.date(2026, 8, 21), "hf-daily", 1, 3),))
     site = C.SiteInfo("s", "https://example.org/", None, (), False, summary_sentences=1)
     page = C.PaperPage("paper/k.html", "site/paper.html", "A paper", None, site, kind="paper", paper=paper,
-                       topic_index={"agents": "agents"})
+                       topic_index={"agents": "agents"}, entry_of=lambda p: p.entry, day_key=None)
     assert page.description == "One."
+    assert page.entry is entry and "entry" in vars(page)
     assert page.topics == (("agents", "agents"),) and "topics" in vars(page)
     assert page.chart is None and "chart" in vars(page)  # seen once: no chart
     with pytest.raises(dataclasses.FrozenInstanceError):
