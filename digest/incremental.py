@@ -406,7 +406,8 @@ class _Full:
         self.days = {}  # day -> key -> whole latest Entry, the last KEEP days read
 
     def cut(self, day, digests, latest, keys, settings):
-        """Cut the digest of `day` and the latest entries of its papers to CardEntry"""
+        """Cut the digest of `day` and the latest entries of its papers to CardEntry (and leave
+        out what no page shows of it: the papers dropped since the day before)"""
         cards = {}
 
         def card(entry):
@@ -423,7 +424,9 @@ class _Full:
                 dataclasses.replace(t, item=dataclasses.replace(t.item, entry=card(t.item.entry))) for t in d.trending
             ),
             returning=tuple(dataclasses.replace(i, entry=card(i.entry)) for i in d.returning),
-            dropped=tuple(dataclasses.replace(i, entry=card(i.entry)) for i in d.dropped),
+            # No page shows the papers a list dropped (the whole previous list, on a daily
+            # list); the day's JSON, which does, computes its digest again (digest()).
+            dropped=(),
             top=tuple(dataclasses.replace(i, entry=card(i.entry)) for i in d.top),
         )
         for key in keys:

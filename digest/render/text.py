@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import sys
 
 from digest.models import CardEntry
 from digest.text import safe_url
@@ -91,7 +92,8 @@ def card_entry(entry, most=3, sentences=2):
         upvotes=entry.upvotes,
         comments=entry.comments,
         links=entry.links,
-        keywords=entry.keywords,
+        # Topics repeat across thousands of papers: one string each.
+        keywords=tuple(map(sys.intern, entry.keywords)),
         ai_summary=entry.ai_summary,
         github_stars=entry.github_stars,
     )
