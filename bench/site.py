@@ -99,7 +99,7 @@ def hugo_tree(data, folder):
         path.write_text(json.dumps(front, ensure_ascii=False) + "\n\n" + body + "\n", encoding="utf-8")
 
     for paper in archive.papers.values():
-        e = paper.entry
+        e = archive.entry_of(paper)  # whole, as the paper's page shows it (old days' entries are cut)
         write(content / "paper" / f"{paper.slug}.md",
               {"title": e.title, "date": paper.first_seen.isoformat(), "authors": list(e.authors),
                "upvotes": paper.peak_upvotes},
