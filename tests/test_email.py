@@ -365,3 +365,12 @@ def test_demo_writes_an_email(tmp_path):
     assert message["Subject"] == (f"{len(edition['new'])} new · {len(edition['trending'])} trending"
                                   " — Daily Papers digest (demo), 12 Dec 2024")
     assert (tmp_path / "demo" / "email" / "2024-12-12.html").read_text() == content(message.get_payload()[1])
+
+
+def test_the_list_id_is_ascii_for_any_title():
+    """RFC 2919: a List-Id label is a dot-atom; a title with accents or symbols is folded"""
+    config = Config(title="Résumé des articles: IA & NLP", email=EmailSettings(
+        from_address="papers@digest.example.org", base_url="https://example.org/papers",
+        unsubscribe_mailto="unsubscribe@digest.example.org"))
+    message = parse(EmailRenderer.of(digest_of([paper(1)]), config).render(Subscriber("ada@example.org")).data)
+    assert message["List-Id"].endswith(" <resume-des-articles-ia-nlp.digest.example.org>")

@@ -22,7 +22,8 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from digest.text import clean_text, title_key
+from digest.archive import slugify
+from digest.text import clean_text
 
 
 def recipient_token(address, salt, day=None):
@@ -33,10 +34,6 @@ def recipient_token(address, salt, day=None):
 
 def domain_of(address):
     return address.rpartition("@")[2].lower()
-
-
-def slug(text):
-    return title_key(text).replace(" ", "-") or "digest"
 
 
 def quoted_printable(text):
@@ -148,7 +145,8 @@ class Envelope:
         self._personal_unsubscribe = bool(unsubscribe_url and "{email}" in unsubscribe_url)
         when = sent_at or dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.UTC)
         from_name = clean_text(from_name) or title
-        list_id = list_id or f"{slug(title)}.{self.domain}"
+        # RFC 2919: the List-Id's label is a dot-atom, so the title is folded to ASCII.
+        list_id = list_id or f"{slugify(title) or 'digest'}.{self.domain}"
         unsubscribe = b"" if self._personal_unsubscribe else _headers(self._unsubscribe_headers(None))
         self._h_from = _header("From", str(Address(display_name=from_name, addr_spec=from_address)))
         self._h_date = _header("Date", format_datetime(when))
