@@ -17,7 +17,7 @@ from digest.errors import NoDataError, SiteError, StoreError
 from digest.history import load_history
 from digest.models import CardEntry
 from digest.pipeline import with_details
-from digest.render.text import card_entry
+from digest.render.presentation import card_entry
 from digest.store import Store, load_snapshot
 from digest.topics import make_topics
 

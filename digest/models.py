@@ -199,7 +199,7 @@ def make_entry(
 
 @dataclass(frozen=True, slots=True)
 class CardEntry(Entry):
-    """An Entry cut to what a card or a list shows (`render.text.card_entry`): the byline's
+    """An Entry cut to what a card or a list shows (`render.presentation.card_entry`): the byline's
     first authors and the author count, the summary's sentences instead of the abstract
 
     A site build keeps these for every day but the recent ones the feeds show, so that its

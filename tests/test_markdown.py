@@ -7,7 +7,7 @@ from conftest import HF_DAILY, assert_golden, hf_files
 from digest.config import Config
 from digest.models import Digest, Item, Trend, make_entry
 from digest.render.markdown import render_markdown
-from digest.render.text import md_escape, short_authors, short_summary
+from digest.render.presentation import md_escape, short_authors, short_summary
 
 
 def test_golden_markdown_for_a_real_day(run):

@@ -41,7 +41,7 @@ def test_max_authors_shapes_the_site_cards_and_the_feed_items(tmp_path):
 
 def test_a_card_entry_shows_what_the_whole_entry_shows(real_store):
     """Cards of old days are made from CardEntry (memory): byline and summary must not change"""
-    from digest.render.text import byline, card_entry, short_summary
+    from digest.render.presentation import byline, card_entry, short_summary
 
     entries = [e for _, _, path in real_store.files() for e in real_store.load_path(path).entries]
     assert len(entries) > 300

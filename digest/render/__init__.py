@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jinja2
 
-from digest.render import text as text_filters
+from digest.render import presentation as text_filters
 
 
 def templates_dir():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from digest.render.text import plural, short_date
+from digest.render.presentation import plural, short_date
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import NamedTuple
 from digest.archive import Paper
 from digest.models import Digest, Entry
 from digest.render.chart import paper_chart
-from digest.render.text import byline, entry_links, listing_label, listing_labels, short_summary
+from digest.render.presentation import byline, entry_links, listing_label, listing_labels, short_summary
 from digest.topics import Topic
 
 

@@ -20,8 +20,8 @@ from markupsafe import escape
 
 from digest.render import make_env, templates_dir
 from digest.render.mime import Envelope, Prepared, Slots
+from digest.render.presentation import byline, entry_links, listing_labels, long_date, plural, short_date, short_summary
 from digest.render.selection import Selection, Selector
-from digest.render.text import byline, entry_links, listing_labels, long_date, plural, short_date, short_summary
 from digest.text import clean_text
 
 # Gmail clips a message whose HTML is over about 102 KB and hides the rest (footer and

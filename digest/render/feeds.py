@@ -34,7 +34,7 @@ from markupsafe import escape
 
 from digest.render import make_env
 from digest.render.contexts import DayFeedItem, FeedCard, PaperFeedItem
-from digest.render.text import byline, entry_links, plural, short_date, short_summary
+from digest.render.presentation import byline, entry_links, plural, short_date, short_summary
 
 # XML 1.0 forbids these characters even when escaped; titles were cleaned on import,
 # but a feed must stay well-formed whatever a snapshot holds.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from digest.render import make_env
-from digest.render.text import byline, entry_links, listing_labels, plural, short_summary
+from digest.render.presentation import byline, entry_links, listing_labels, plural, short_summary
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from digest.render.contexts import (
     TopicPage,
     TopicsPage,
 )
-from digest.render.text import long_date, month_label, plural, week_label
+from digest.render.presentation import long_date, month_label, plural, week_label
 from digest.text import safe_url
 
 # Page, PaperPage, SiteInfo and Card are the contexts' own, re-exported for the callers of this module.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from digest.render.text import plural
+from digest.render.presentation import plural
 from digest.text import title_key
 
 
