@@ -167,7 +167,7 @@ def test_the_check_catches_an_undocumented_read():
     assert undocumented(C.DayPage, page_reads(parse("site/x.html", "{{ page.url('') }} {{ page.prev }}"))) == []
 
 
-def test_a_paper_context_caches_what_it_derives_though_frozen():
+def test_a_paper_context_caches_its_small_derived_values_though_frozen():
     import datetime as dt
 
     from digest.archive import Paper
@@ -179,9 +179,9 @@ def test_a_paper_context_caches_what_it_derives_though_frozen():
     page = C.PaperPage("paper/k.html", "site/paper.html", "A paper", None, site, kind="paper", paper=paper,
                        topic_index={"agents": "agents"}, entry_of=lambda p: p.entry, day_key=None)
     assert page.description == "One."
-    assert page.entry is entry and "entry" in vars(page)
+    assert page.entry is entry and "entry" not in vars(page)  # read when rendered, not kept
     assert page.topics == (("agents", "agents"),) and "topics" in vars(page)
-    assert page.chart is None and "chart" in vars(page)  # seen once: no chart
+    assert page.chart is None and "chart" not in vars(page)  # seen once: no chart; never kept
     with pytest.raises(dataclasses.FrozenInstanceError):
         page.title = "changed"
 

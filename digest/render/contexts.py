@@ -197,7 +197,9 @@ class PaperPage(Page):
     entry_of: Callable = about("Archive.entry_of: reads the paper's whole latest entry when the page renders")
     day_key: str | None = about("the key of the paper's last day: names the whole entry a cut one stands for")
 
-    @functools.cached_property
+    # entry and chart are not cached: a worker renders thousands of pages, and keeping each
+    # one's whole entry and chart would hold every abstract again (a third of its memory).
+    @property
     def entry(self):
         """The paper's whole latest entry: its abstract and every author (read again if it was cut)"""
         return self.entry_of(self.paper)
@@ -208,7 +210,7 @@ class PaperPage(Page):
         entry = self.paper.entry
         return short_summary(entry, self.site.summary_sentences) or entry.title
 
-    @functools.cached_property
+    @property
     def chart(self):
         """The SVG coordinates of its upvotes and ranks, or None when it was seen once"""
         return paper_chart(self.paper.observations)
