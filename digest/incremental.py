@@ -184,7 +184,7 @@ def _compute_days(store, history, config, days, files_by_day, previous, lists, g
         )
         seen[day] = _latest_entries(day, today, history, latest)
         if day < full.since:
-            full.cut(day, digests, latest, seen[day], config.digest)
+            full.cut(day, digests, latest, seen[day])
         fetched[day] = tuple(sorted({s.fetched_at for s in today.values() if s.fetched_at}))
         previous.update(today)
     return digests, seen, latest, fetched
@@ -347,7 +347,7 @@ def _load_latest(lists, history, files_by_day, keys, latest, full):
         entries = {}
         _latest_entries(day, today, history, entries)
         if day < full.since:
-            full.cut_entries(entries, found, config_digest=full.settings)
+            full.cut_entries(entries, found)
         latest.update((key, entries[key]) for key in found)
 
 
@@ -405,9 +405,10 @@ class _Full:
         self.lists = None
         self.days = {}  # day -> key -> whole latest Entry, the last KEEP days read
 
-    def cut(self, day, digests, latest, keys, settings):
+    def cut(self, day, digests, latest, keys):
         """Cut the digest of `day` and the latest entries of its papers to CardEntry (and leave
         out what no page shows of it: the papers dropped since the day before)"""
+        settings = self.settings
         cards = {}
 
         def card(entry):
@@ -434,10 +435,12 @@ class _Full:
             if seen_on == day:
                 latest[key] = (seen_on, card(entry))
 
-    def cut_entries(self, entries, keys, config_digest):
+    def cut_entries(self, entries, keys):
+        """Cut the latest entries of `keys` (an update's papers of an old day) to CardEntry"""
+        settings = self.settings
         for key in keys:
             seen_on, entry = entries[key]
-            entries[key] = (seen_on, card_entry(entry, config_digest.max_authors, config_digest.summary_sentences))
+            entries[key] = (seen_on, card_entry(entry, settings.max_authors, settings.summary_sentences))
 
     def _lists(self):
         if self.lists is None:
