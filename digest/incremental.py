@@ -404,6 +404,7 @@ class _Full:
         self.since = since  # days before this one are cut
         self.lists = None
         self.days = {}  # day -> key -> whole latest Entry, the last KEEP days read
+        self.read = {}  # path -> whole Snapshot, the last KEEP read
 
     def cut(self, day, digests, latest, keys):
         """Cut the digest of `day` and the latest entries of its papers to CardEntry (and leave
@@ -447,14 +448,21 @@ class _Full:
             self.lists = _Lists(self.store, self.skip)
         return self.lists
 
+    def _load(self, path):
+        """A whole snapshot, the last few kept: a day's JSON reads its day and the day before"""
+        if path not in self.read:
+            self.read[path] = self._lists().load(path)
+            if len(self.read) > self.KEEP:
+                del self.read[next(iter(self.read))]
+        return self.read[path]
+
     def _today(self, day):
-        lists = self._lists()
         today = {}
         for listing, days in self.history.listing_days.items():
             if day in days:
                 path = self.store.path(listing, day)
                 if path not in self.skip:
-                    snapshot = lists.load(path)
+                    snapshot = self._load(path)
                     today[snapshot.listing] = snapshot
         return today
 
@@ -481,7 +489,7 @@ class _Full:
         for listing in today:
             earlier = self.history.previous_day(listing, day)
             path = self.store.path(listing, earlier) if earlier else None
-            before[listing] = self._lists().load(path) if path and path not in self.skip else None
+            before[listing] = self._load(path) if path and path not in self.skip else None
         settings = self.config
         return make_digest(
             day, self.history, today, before, settings.trending, settings.digest.top_items, load=self._lists()._list
