@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -142,16 +141,6 @@ class PaperPage(Page):
         return tuple((k, index.get(k.casefold())) for k in self.data["paper"].entry.keywords)
 
 
-def _fingerprint(inputs):
-    """A short hash of a page's inputs (what Page.fingerprint returns)
-
-    Kept as a hash, not as the repr: a week's or a topic's page names a hundred papers, and
-    every context of a full build lives until the pages are written (the reprs were 61 of
-    the 72 MB of a 1-year archive's contexts).
-    """
-    return hashlib.blake2b(repr(inputs).encode("utf-8"), digest_size=16).hexdigest()
-
-
 def _site_info(config, base_url):
     base = base_url or config.site.base_url
     if not base.endswith("/"):
@@ -238,7 +227,7 @@ def site_pages(archive, site):
                     "day": day,
                     "prev": days[n - 1] if n else None,
                     "next": days[n + 1] if n + 1 < len(days) else None,
-                    "fingerprint": _fingerprint(
+                    "fingerprint": repr(
                         (
                             archive.day_keys.get(day),
                             days[n - 1] if n else None,
@@ -393,7 +382,7 @@ def _rollup_pages(archive, site, kind, names, n, days):
     pages = []
     for number in range(1, count + 1):
         listed = rest[(number - 1) * ROLLUP_PAGE : number * ROLLUP_PAGE]
-        fingerprint = _fingerprint((base, number, count, [(p.key, p.entry.title, p.observations) for p in listed]))
+        fingerprint = repr((base, number, count, [(p.key, p.entry.title, p.observations) for p in listed]))
         title = label(name) + (f" (page {number} of {count})" if number > 1 else "")
         pages.append(
             Page(
@@ -463,7 +452,7 @@ def _topic_pages(papers, site, topic, keys):
     for n in range(1, count + 1):
         listed = tuple(papers[k] for k in keys[(n - 1) * TOPIC_PAGE : n * TOPIC_PAGE])
         # A topic page shows its name, aliases and each listed paper's title, last day seen and peak upvotes.
-        fingerprint = _fingerprint(
+        fingerprint = repr(
             (
                 topic.name,
                 topic.aliases,
