@@ -84,6 +84,8 @@ class Archive:
     topic_index: dict = field(default_factory=dict)  # casefolded keyword -> the slug of its topic
     scope: Scope = EVERYTHING  # the pages whose inputs may have changed since the last build
     fetched: dict = field(default_factory=dict)  # day -> fetched_at stamps of its snapshots (days with a digest)
+    # "week/2026-W01" -> its number of pages, as the last build made them (an update's periods out of scope)
+    period_pages: dict = field(default_factory=dict)
     # Entries of old days are cut to what cards show (models.CardEntry); these read them whole
     # again for the pages that show more (paper -> Entry, Digest -> Digest). None: nothing is cut.
     full_entry: Callable | None = field(default=None, compare=False, repr=False)
@@ -110,6 +112,7 @@ class BuildState:
     days: dict  # day -> (key, seen keys, DayCount)
     papers: dict  # key -> Known, or the [title, keywords] list it is made from
     topics: dict  # casefolded keyword -> (slug, name) of its topic
+    periods: dict = field(default_factory=dict)  # "week/2026-W01" or "month/2026-01" -> its number of pages
 
     @classmethod
     def from_json(cls, data):
@@ -124,13 +127,14 @@ class BuildState:
             if not all(type(v) is list and len(v) == 2 and type(v[1]) is list for v in papers.values()):
                 raise ValueError("papers")
             topics = {folded: (slug, name) for folded, (slug, name) in data["topics"].items()}
+            periods = {name: int(count) for name, count in data.get("periods", {}).items()}
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ValueError(f"damaged build state ({e})") from None
-        return cls(days=days, papers=papers, topics=topics)
+        return cls(days=days, papers=papers, topics=topics, periods=periods)
 
     @classmethod
-    def of(cls, archive):
-        """The state to save after building `archive`"""
+    def of(cls, archive, periods=None):
+        """The state to save after building `archive` (and the page count of each week and month)"""
         topics = {folded: (slug, archive.topics[slug].name) for folded, slug in archive.topic_index.items()}
         return cls(
             days={day: (archive.day_keys[day], archive.seen[day], archive.counts[day]) for day in archive.days},
@@ -139,6 +143,7 @@ class BuildState:
                 for key, p in archive.papers.items()
             },
             topics=topics,
+            periods=periods or {},
         )
 
     def to_json(self):
@@ -149,6 +154,7 @@ class BuildState:
             },
             "papers": self.papers,  # Known tuples: _json_default writes them as lists
             "topics": {folded: list(v) for folded, v in self.topics.items()},
+            "periods": self.periods,
         }
 
 

@@ -274,9 +274,15 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip,
         if f"week/{iso_week(day)}" in periods or f"month/{month_of(day)}" in periods
         for key in seen[day]
     }
-    if (touched | shown) - latest.keys():
-        _load_latest(lists, history, files_by_day, (touched | shown) - latest.keys(), latest, full)
-        papers = _make_papers(history, latest, known)  # the same keywords (Known kept them): same topics
+    missing = (touched | shown) - latest.keys()
+    if missing:
+        _load_latest(lists, history, files_by_day, missing, latest, full)
+        # Only these papers' entries change (Known kept their keywords: the same topics), and
+        # the dict keeps its key order: making every Paper again would cost a full pass.
+        make = tuple.__new__
+        papers.update(
+            (key, make(Paper, (key, papers[key].slug, latest[key][1], papers[key].observations))) for key in missing
+        )
     keywords = {k.casefold() for key in touched for k in papers[key].entry.keywords}
     # Before too: a paper gone with a deleted day leaves its topics.
     keywords |= {k.casefold() for key in touched | seen_before if key in state.papers for k in state.papers[key][1]}
@@ -301,6 +307,7 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip,
         fetched=fetched,
         full_entry=full.entry,
         full_digest=full.digest,
+        period_pages=state.periods,
     )
 
 

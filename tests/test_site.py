@@ -380,6 +380,27 @@ def test_updates_build_what_a_fresh_build_builds(real_store, tmp_path):
     assert same_as_fresh("fresh-setting", more)
 
 
+def test_an_update_counts_the_pages_of_the_periods_it_builds_only(real_store, tmp_path, monkeypatch):
+    from digest.render import pages
+
+    monkeypatch.setattr(pages, "ROLLUP_PAGE", 3)  # weeks and months of several pages each
+    store, files = partial_store(real_store, tmp_path / "data")
+    config = small_feeds(store.root)
+    out = tmp_path / "site"
+    build_site(config, out, base_url=BASE_URL)
+    assert list((out / "week").glob("*/2.html")) and list((out / "month").glob("*/2.html"))
+    counted = []
+    rest = pages._rest
+    monkeypatch.setattr(pages, "_rest", lambda archive, days: counted.append(days[0]) or rest(archive, days))
+    store.save(store.load_path(files[-1]))
+    added = build_site(config, out, base_url=BASE_URL)
+    # the other periods' page counts come from the last build's state, not from ranking their papers again
+    periods = {p.name for p in (out / "week").glob("*.html")} | {p.name for p in (out / "month").glob("*.html")}
+    assert added.updated and 0 < len(counted) < len(periods)
+    build_site(config, tmp_path / "fresh", base_url=BASE_URL)
+    assert same_files(out, tmp_path / "fresh")
+
+
 def _tamper(out, store):
     """Change a paper's title in the saved state without breaking the JSON"""
     manifest = out / ".digest-build.json"

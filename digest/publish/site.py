@@ -16,7 +16,16 @@ from digest.incremental import collect_archive
 from digest.publish.search import index_search
 from digest.publish.writer import SiteWriter, manifest_key, plan_paths, render_pages
 from digest.render import templates_dir
-from digest.render.pages import _site_info, check_base_url, day_json, robots_txt, site_pages, site_paths, sitemap_xml
+from digest.render.pages import (
+    _site_info,
+    check_base_url,
+    day_json,
+    period_page_counts,
+    robots_txt,
+    site_pages,
+    site_paths,
+    sitemap_xml,
+)
 from digest.store import Store
 
 STATIC = ("style.css", "favicon.svg")
@@ -106,7 +115,7 @@ def _build_site(config, out, base_url, search, history, digests):
             if day and writer.unchanged(path, repr(archive.day_keys[dt.date.fromisoformat(day)])):
                 continue
             writer.write(path, make())
-        removed = writer.finish(BuildState.of(archive))
+        removed = writer.finish(BuildState.of(archive, period_page_counts(paths)))
     finally:
         writer.close()  # its folder descriptors, also when the build stops half-way
     written = writer.written

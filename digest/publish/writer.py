@@ -34,7 +34,8 @@ _NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 def inside_site(path):
     """True for a relative path of plain names below the site folder (no '..', no hidden files)"""
-    return bool(_SAFE_PATH.fullmatch(path)) and not any(part.startswith(".") for part in path.split("/"))
+    # No name starts with a dot: not the first, not one after a '/' (checked on every path of every build).
+    return bool(_SAFE_PATH.fullmatch(path)) and path[0] != "." and "/." not in path
 
 
 class SiteWriter:
@@ -334,9 +335,13 @@ def _checksum(payload, key=b""):
 
 def _checked(raw, key=b""):
     """The manifest without its checksum line; ValueError when the checksum does not match"""
-    body, _, last = raw.rstrip(b"\n").rpartition(b"\n")
-    body += b"\n"
-    if not hmac.compare_digest(_checksum(body, key), last + b"\n"):
+    end = len(raw)
+    while end and raw[end - 1] == ord("\n"):
+        end -= 1
+    cut = raw.rfind(b"\n", 0, end) + 1
+    # A view, not a copy: the manifest of a big site is tens of megabytes.
+    body = memoryview(raw)[:cut]
+    if not cut or not hmac.compare_digest(_checksum(body, key), raw[cut:end] + b"\n"):
         raise ValueError("manifest checksum does not match")
     return body
 

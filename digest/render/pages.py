@@ -217,7 +217,12 @@ def site_paths(archive, site):
         yield f"day/{day}.html", day
     for kind, names, periods in _periods(archive.days):
         for name in names:
-            count = _page_count(len(_rest(archive, periods[name])), ROLLUP_PAGE)
+            # A period an update leaves alone has the pages the last build made: counting
+            # them again means ranking every paper of every week and month of the archive.
+            key = f"{kind}/{name}"
+            count = None if archive.scope.wants("periods", key) else archive.period_pages.get(key)
+            if count is None:
+                count = _page_count(len(_rest(archive, periods[name])), ROLLUP_PAGE)
             for n in range(1, count + 1):
                 yield _period_path(kind, name, n), latest
     for paper in archive.papers.values():
@@ -230,6 +235,17 @@ def site_paths(archive, site):
     if site.search:
         yield "search.html", latest
     yield "404.html", None
+
+
+def period_page_counts(paths):
+    """Each week's and month's number of pages ('week/2026-W01' -> 2), from site_paths' paths"""
+    counts = {}
+    for path, _ in paths:
+        kind, _, rest = path.partition("/")
+        if kind in ("week", "month"):
+            name = rest.partition("/")[0].removesuffix(".html")
+            counts[f"{kind}/{name}"] = counts.get(f"{kind}/{name}", 0) + 1
+    return counts
 
 
 def _periods(days):
