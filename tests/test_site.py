@@ -584,3 +584,51 @@ def test_old_entries_cut_to_cards_change_no_output(real_store, tmp_path, monkeyp
     monkeypatch.setattr(digest.incremental, "FULL_DAYS", 10_000)
     build_site(config, tmp_path / "whole-edited", base_url=BASE_URL)
     assert same_files(out, tmp_path / "whole-edited")
+
+
+def test_a_topic_page_keeps_its_papers_when_new_ones_arrive(real_store, tmp_path, monkeypatch):
+    """A topic's pages are counted from its oldest paper: an update that adds papers to a
+    topic rewrites its newest page (its own), not every page of the topic"""
+    import re
+
+    import digest.render.pages
+    from digest.incremental import collect_archive
+
+    monkeypatch.setattr(digest.render.pages, "TOPIC_PAGE", 3)
+    store, files = partial_store(real_store, tmp_path / "data")
+    config = small_feeds(store.root)
+    out = tmp_path / "site"
+    build_site(config, out, base_url=BASE_URL)
+    before = collect_archive(config, store)
+    store.save(store.load_path(files[-1]))
+    after = collect_archive(config, store)
+    # Topics that gain a paper without starting a new page or changing their name, and have older pages.
+    grown = [slug for slug, t in after.topics.items() if slug in before.topics
+             and len(t.keys) > len(before.topics[slug].keys) and len(before.topics[slug].keys) > 3
+             and -(-len(t.keys) // 3) == -(-len(before.topics[slug].keys) // 3)
+             and (t.name, t.aliases) == (before.topics[slug].name, before.topics[slug].aliases)]
+    assert grown
+    update = build_site(config, out, base_url=BASE_URL)
+    assert update.updated
+    for slug in grown:
+        assert f"topic/{slug}.html" in update.written
+        old = [p for p in update.written if p.startswith(f"topic/{slug}/")]
+        # An older page changes only when one of its papers was seen again (its last day, its peak).
+        moved = {k for k in before.topics[slug].keys if after.papers[k].observations != before.papers[k].observations}
+        assert not old or moved, (slug, old)
+    # The newest page lists the newest papers first; an older page the oldest three, newest first.
+    topic = after.topics[grown[0]]
+    order = sorted(topic.keys, key=lambda k: (after.papers[k].first_seen, k))
+    own = (out / "topic" / f"{grown[0]}.html").read_text()
+    oldest = (out / "topic" / grown[0] / "1.html").read_text()
+    def titles(html):
+        listed = html.split('<ul class="compact">', 1)[1].split("</ul>", 1)[0]
+        return re.findall(r'<li><a href="[^"]+">([^<]+)</a>', listed)
+
+    from html import unescape
+    assert [unescape(t) for t in titles(oldest)] == [after.papers[k].entry.title for k in reversed(order[:3])]
+    newest = order[(len(order) - 1) // 3 * 3:]
+    assert [unescape(t) for t in titles(own)] == [after.papers[k].entry.title for k in reversed(newest)]
+    assert f"{len(order)} papers on this topic, newest first" in own and "papers on this topic" not in oldest
+    build_site(config, tmp_path / "fresh", base_url=BASE_URL)
+    assert same_files(out, tmp_path / "fresh")

@@ -251,14 +251,14 @@ class TopicsPage(Page):
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class TopicPage(Page):
-    """One page of a topic's papers, most recently seen first"""
+    """One page of a topic's papers: a hundred by the day they were first seen, newest first"""
 
     topic: Topic = about("the Topic: its name and aliases")
-    papers: tuple = about("the Papers of this page")
-    total: int = about("papers on the topic over every page")
-    number: int = about("this page's number, from 1")
-    first: int = about("the place of this page's first paper, from 1")
-    pages: tuple = about("the paths of every page of the topic, in order")
+    papers: tuple = about("the Papers of this page, newest first")
+    total: int | None = about("papers on the topic over every page; on the newest page only")
+    number: int = about("this page's place in `pages`, from 1 (1 is the newest page)")
+    first: int = about("the place of this page's oldest paper among the topic's, oldest first, from 1")
+    pages: tuple = about("the paths of every page of the topic, newest first")
 
 
 @dataclass(frozen=True, eq=False)

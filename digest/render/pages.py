@@ -189,11 +189,9 @@ def site_pages(archive, site):
         )
     )
     pages.append(_topics_index(archive.topics, site))
-    recent = None
     for topic in archive.topics.values():
         if scope.wants("topics", topic.slug):
-            recent = recent or _most_recent_first(papers)
-            pages += _topic_pages(papers, site, topic, sorted(topic.keys, key=recent.__getitem__))
+            pages += _topic_pages(papers, site, topic)
     if site.search:
         pages.append(
             SearchPage(
@@ -230,8 +228,9 @@ def site_paths(archive, site):
     yield "archive.html", latest
     yield "topics.html", latest
     for topic in archive.topics.values():
-        for n in range(1, _page_count(len(topic.keys), TOPIC_PAGE) + 1):
-            yield _topic_path(topic.slug, n), latest
+        count = _page_count(len(topic.keys), TOPIC_PAGE)
+        for n in range(count, 0, -1):
+            yield _topic_path(topic.slug, n, count), latest
     if site.search:
         yield "search.html", latest
     yield "404.html", None
@@ -337,50 +336,62 @@ def _page_count(total, size):
     return max(1, -(-total // size))
 
 
-def _topic_path(slug, n):
-    return f"topic/{slug}.html" if n == 1 else f"topic/{slug}/{n}.html"
+def _topic_path(slug, n, count):
+    """The n-th page of a topic's papers counted from its oldest: the newest page is the topic's own"""
+    return f"topic/{slug}.html" if n == count else f"topic/{slug}/{n}.html"
 
 
-def _most_recent_first(papers):
-    """paper key -> its place when papers are sorted by last sighting, newest first (then by key)"""
-    last = {key: paper.observations[-1].day for key, paper in papers.items()}
-    # Two stable sorts (by key, then by day) cost a third of one sort by (day, key) in Python.
-    order = sorted(sorted(last, reverse=True), key=last.__getitem__, reverse=True)
-    return dict(zip(order, range(len(order))))
+def _topic_pages(papers, site, topic):
+    """A topic's pages: its papers by the day they were first seen, TOPIC_PAGE a page counted
+    from the oldest, each page newest first; the topic's own page is the newest one
 
-
-def _topic_pages(papers, site, topic, keys):
-    """A topic's pages: its papers, most recently seen first (`keys` in that order), TOPIC_PAGE a page"""
-    count = _page_count(len(keys), TOPIC_PAGE)
-    paths = tuple(_topic_path(topic.slug, m) for m in range(1, count + 1))
+    Counted from the oldest, a page keeps its papers when new ones arrive: an update that
+    adds a paper to a topic changes its newest page (and every page only when a new page
+    begins), not every page of the topic, as pages counted from the newest would.
+    """
+    keys = sorted(topic.keys, key=lambda k: (papers[k].observations[0].day, k))
+    total = len(keys)
+    count = _page_count(total, TOPIC_PAGE)
+    # Shown newest page first: the topic's own page, then the older ones.
+    paths = tuple(_topic_path(topic.slug, m, count) for m in range(count, 0, -1))
     pages = []
-    for n in range(1, count + 1):
-        listed = tuple(papers[k] for k in keys[(n - 1) * TOPIC_PAGE : n * TOPIC_PAGE])
-        # A topic page shows its name, aliases and each listed paper's title, last day seen and peak upvotes.
+    for n in range(count, 0, -1):
+        first = (n - 1) * TOPIC_PAGE
+        listed = tuple(papers[k] for k in reversed(keys[first : first + TOPIC_PAGE]))
+        newest = n == count
+        # A topic page shows its name, aliases, its papers' titles, last day seen and peak
+        # upvotes, and the pages' links; only the newest shows the total, which every new paper changes.
         inputs = fingerprint_of(
             (
                 topic.name,
                 topic.aliases,
-                len(keys),
+                total if newest else None,
                 n,
+                count,
                 [(p.slug, p.entry.title, p.last_seen, p.peak_upvotes) for p in listed],
             )
         )
-        title = f"Topic: {topic.name}" + (f" (page {n} of {count})" if n > 1 else "")
+        place = count - n + 1
+        title = f"Topic: {topic.name}" + ("" if newest else f" (page {place} of {count})")
+        blurb = (
+            f"{plural(total, 'paper')} about {topic.name}"
+            if newest
+            else f"Papers {first + 1}–{first + len(listed)} about {topic.name}, by the day they were first seen"
+        )
         pages.append(
             TopicPage(
-                paths[n - 1],
+                paths[place - 1],
                 "site/topic.html",
                 title,
-                f"{plural(len(keys), 'paper')} about {topic.name}",
+                blurb,
                 site,
                 kind="topic",
                 inputs=inputs,
                 topic=topic,
                 papers=listed,
-                total=len(keys),
-                number=n,
-                first=(n - 1) * TOPIC_PAGE + 1,
+                total=total if newest else None,
+                number=place,
+                first=first + 1,
                 pages=paths,
             )
         )
