@@ -160,19 +160,20 @@ class SiteWriter:
         payload = data.encode("utf-8") if isinstance(data, str) else data
         digest = hashlib.blake2b(payload, digest_size=16).hexdigest()
         self.hashes[path] = digest
-        target = self.out / path
-        try:
-            is_file = stat.S_ISREG(os.lstat(target).st_mode)
-        except OSError:
-            is_file = False
-        if is_file and self.old.get(path) == digest:
-            return
+        if self.old.get(path) == digest:
+            # The last build wrote these bytes here: keep the file if it is still a file (a
+            # fresh build has no last build, and asks the file system nothing before writing).
+            try:
+                if stat.S_ISREG(os.lstat(self.out / path).st_mode):
+                    return
+            except OSError:
+                pass
         self.begin()
         folder, _, name = path.rpartition("/")
         try:
             _write_in(self._dir(folder), name, payload)
         except OSError as e:
-            raise _refused(target, e) from None
+            raise _refused(self.out / path, e) from None
         self.written.append(path)
 
     def finish(self, state=None):

@@ -50,6 +50,9 @@ def make_env(kind):
         # source checksum, so an edited template compiles again): compiling them all costs
         # a tenth of a second, a tenth of a one-day site update.
         bytecode_cache=_bytecode_cache(),
+        # A build renders tens of thousands of pages, each including its cards' template:
+        # with auto_reload, every include stats the template's file again.
+        auto_reload=False,
     )
     env.filters.update(
         md=text_filters.md_escape,
