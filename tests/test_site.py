@@ -500,8 +500,13 @@ def test_build_and_serve_commands(real_store, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    import signal
+
+    # Ctrl-C as a terminal sends it: a test run started in the background (`cmd &` in a
+    # script) has SIGINT ignored, and Python then installs no KeyboardInterrupt for it.
     server = subprocess.Popen([sys.executable, "-m", "digest", "serve", "--dir", str(out), "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         for _ in range(100):
             try:
@@ -511,7 +516,7 @@ def test_build_and_serve_commands(real_store, tmp_path):
                 time.sleep(0.1)
         assert b"<h1>Daily Papers digest</h1>" in body
     finally:
-        server.send_signal(2)
+        server.send_signal(signal.SIGINT)
         out_text, _ = server.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}/" in out_text and "Stopped." in out_text
     missing = subprocess.run([sys.executable, "-m", "digest", "serve", "--dir", str(tmp_path / "none")],
