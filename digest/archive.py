@@ -86,6 +86,9 @@ class Archive:
     fetched: dict = field(default_factory=dict)  # day -> fetched_at stamps of its snapshots (days with a digest)
     # "week/2026-W01" -> its number of pages, as the last build made them (an update's periods out of scope)
     period_pages: dict = field(default_factory=dict)
+    # "topic/<slug>.html" -> the layout of that page (render.pages.topic_layout) as the last
+    # build made it: an update makes only the pages of a touched topic whose layout or papers changed
+    topic_pages: dict = field(default_factory=dict)
     # Entries of old days are cut to what cards show (models.CardEntry); these read them whole
     # again for the pages that show more (paper -> Entry, Digest -> Digest). None: nothing is cut.
     full_entry: Callable | None = field(default=None, compare=False, repr=False)
@@ -113,6 +116,7 @@ class BuildState:
     papers: dict  # key -> Known, or the [title, keywords] list it is made from
     topics: dict  # casefolded keyword -> (slug, name) of its topic
     periods: dict = field(default_factory=dict)  # "week/2026-W01" or "month/2026-01" -> its number of pages
+    topic_pages: dict = field(default_factory=dict)  # a topic page's path -> its layout (see Archive)
 
     @classmethod
     def from_json(cls, data):
@@ -128,13 +132,15 @@ class BuildState:
                 raise ValueError("papers")
             topics = {folded: (slug, name) for folded, (slug, name) in data["topics"].items()}
             periods = {name: int(count) for name, count in data.get("periods", {}).items()}
+            topic_pages = {str(path): str(layout) for path, layout in data.get("topic_pages", {}).items()}
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ValueError(f"damaged build state ({e})") from None
-        return cls(days=days, papers=papers, topics=topics, periods=periods)
+        return cls(days=days, papers=papers, topics=topics, periods=periods, topic_pages=topic_pages)
 
     @classmethod
-    def of(cls, archive, periods=None):
-        """The state to save after building `archive` (and the page count of each week and month)"""
+    def of(cls, archive, periods=None, topic_pages=None):
+        """The state to save after building `archive` (and the page count of each week and month,
+        and the layout of each topic page)"""
         topics = {folded: (slug, archive.topics[slug].name) for folded, slug in archive.topic_index.items()}
         return cls(
             days={day: (archive.day_keys[day], archive.seen[day], archive.counts[day]) for day in archive.days},
@@ -144,6 +150,7 @@ class BuildState:
             },
             topics=topics,
             periods=periods or {},
+            topic_pages=topic_pages or {},
         )
 
     def to_json(self):
@@ -155,6 +162,7 @@ class BuildState:
             "papers": self.papers,  # Known tuples: _json_default writes them as lists
             "topics": {folded: list(v) for folded, v in self.topics.items()},
             "periods": self.periods,
+            "topic_pages": self.topic_pages,
         }
 
 

@@ -94,7 +94,7 @@ def _build_site(config, out, base_url, search, history, digests):
         writer.refuse_link("pagefind")  # pagefind writes there itself
         store = Store(config.data_dir)
         warnings = []
-        archive, pages, paths = _plan_build(config, store, site, writer, warnings.append, history, digests)
+        archive, pages, paths, layouts = _plan_build(config, store, site, writer, warnings.append, history, digests)
         others = [
             (f"{day}.json", functools.partial(lambda day: day_json(archive.digest_of(day)), day))
             for day in archive.days
@@ -115,7 +115,7 @@ def _build_site(config, out, base_url, search, history, digests):
             if day and writer.unchanged(path, repr(archive.day_keys[dt.date.fromisoformat(day)])):
                 continue
             writer.write(path, make())
-        removed = writer.finish(BuildState.of(archive, period_page_counts(paths)))
+        removed = writer.finish(BuildState.of(archive, period_page_counts(paths), layouts))
     finally:
         writer.close()  # its folder descriptors, also when the build stops half-way
     written = writer.written
@@ -140,11 +140,13 @@ def _build_site(config, out, base_url, search, history, digests):
 
 
 def _plan_build(config, store, site, writer, warn, history=None, digests=None):
-    """(archive, the page contexts to render, every page's path and date), with every output
-    path checked; pages outside the archive's scope are kept from the last build"""
+    """(archive, the page contexts to render, every page's path and date, every topic page's
+    layout), with every output path checked; pages outside the archive's scope are kept from
+    the last build"""
     archive = collect_archive(config, store, writer.state, warn, history=history, digests=digests)
     while True:
-        pages = site_pages(archive, site)
+        layouts = _kept_layouts(archive)
+        pages = site_pages(archive, site, layouts)
         paths = list(site_paths(archive, site))
         day_files = [f"{day}.json" for day in archive.days]
         plan_paths(
@@ -154,9 +156,22 @@ def _plan_build(config, store, site, writer, warn, history=None, digests=None):
             + [path for _, path, _ in site.feeds]
         )
         if archive.scope is EVERYTHING:
-            return archive, pages, paths
+            return archive, pages, paths, layouts
         made = {page.path for page in pages} | {f"{day}.json" for day in archive.scope.days}
         if writer.carry(path for path in [p for p, _ in paths] + day_files if path not in made):
-            return archive, pages, paths
+            return archive, pages, paths, layouts
         # A page the last build wrote is missing or was not fingerprinted: build everything.
         archive = collect_archive(config, store, warn=warn, history=history, digests=digests)
+
+
+def _kept_layouts(archive):
+    """The last build's topic page layouts of the topics an update leaves alone"""
+    scope = archive.scope
+    if scope.topics is None:
+        return {}
+    kept = {}
+    for path, layout in archive.topic_pages.items():
+        slug = path.removeprefix("topic/").partition("/")[0].removesuffix(".html")
+        if slug in archive.topics and slug not in scope.topics:
+            kept[path] = layout
+    return kept

@@ -83,8 +83,12 @@ def check_base_url(url):
     return url
 
 
-def site_pages(archive, site):
-    """The page contexts of the archive's scope (every page on a full build), in a stable order"""
+def site_pages(archive, site, layouts=None):
+    """The page contexts of the archive's scope (every page on a full build), in a stable order
+
+    layouts, when given, gets the layout of every topic page of the scope's topics (path ->
+    topic_layout), made or not: what the build state keeps for the next update.
+    """
     days = archive.days
     papers = archive.papers
     scope = archive.scope
@@ -189,9 +193,12 @@ def site_pages(archive, site):
         )
     )
     pages.append(_topics_index(archive.topics, site))
+    first_seen = None
     for topic in archive.topics.values():
         if scope.wants("topics", topic.slug):
-            pages += _topic_pages(papers, site, topic)
+            if first_seen is None:
+                first_seen = {key: paper.observations[0].day for key, paper in papers.items()}
+            pages += _topic_pages(papers, site, topic, first_seen, scope.papers, archive.topic_pages, layouts)
     if site.search:
         pages.append(
             SearchPage(
@@ -341,15 +348,31 @@ def _topic_path(slug, n, count):
     return f"topic/{slug}.html" if n == count else f"topic/{slug}/{n}.html"
 
 
-def _topic_pages(papers, site, topic):
+def topic_layout(topic, count, n, keys):
+    """What places papers on a topic page: the topic's names, its page count, the page's number and keys
+
+    An update makes a page of a touched topic only when its layout differs from the last
+    build's or one of its papers was touched: the other papers' titles, last sightings and
+    upvotes, all the page shows of them, are the last build's.
+    """
+    return fingerprint_of((topic.name, topic.aliases, count, n, keys))
+
+
+def _topic_pages(papers, site, topic, first_seen, touched=None, last=None, layouts=None):
     """A topic's pages: its papers by the day they were first seen, TOPIC_PAGE a page counted
     from the oldest, each page newest first; the topic's own page is the newest one
 
     Counted from the oldest, a page keeps its papers when new ones arrive: an update that
     adds a paper to a topic changes its newest page (and every page only when a new page
     begins), not every page of the topic, as pages counted from the newest would.
+
+    first_seen: key -> the day a paper was first seen. touched (an update's papers) and last
+    (the last build's layouts): a page whose layout is the last build's and which lists no
+    touched paper is left out (the build keeps the last build's file). layouts: filled with
+    every page's layout.
     """
-    keys = sorted(topic.keys, key=lambda k: (papers[k].observations[0].day, k))
+    keys = sorted(topic.keys)
+    keys.sort(key=first_seen.__getitem__)  # stable: by first seen, then by key
     total = len(keys)
     count = _page_count(total, TOPIC_PAGE)
     # Shown newest page first: the topic's own page, then the older ones.
@@ -357,7 +380,15 @@ def _topic_pages(papers, site, topic):
     pages = []
     for n in range(count, 0, -1):
         first = (n - 1) * TOPIC_PAGE
-        listed = tuple(papers[k] for k in reversed(keys[first : first + TOPIC_PAGE]))
+        on_page = keys[first : first + TOPIC_PAGE]
+        place = count - n + 1
+        path = paths[place - 1]
+        layout = topic_layout(topic, count, n, on_page)
+        if layouts is not None:
+            layouts[path] = layout
+        if touched is not None and last is not None and last.get(path) == layout and touched.isdisjoint(on_page):
+            continue
+        listed = tuple(papers[k] for k in reversed(on_page))
         newest = n == count
         # A topic page shows its name, aliases, its papers' titles, last day seen and peak
         # upvotes, and the pages' links; only the newest shows the total, which every new paper changes.
@@ -371,7 +402,6 @@ def _topic_pages(papers, site, topic):
                 [(p.slug, p.entry.title, p.last_seen, p.peak_upvotes) for p in listed],
             )
         )
-        place = count - n + 1
         title = f"Topic: {topic.name}" + ("" if newest else f" (page {place} of {count})")
         blurb = (
             f"{plural(total, 'paper')} about {topic.name}"
@@ -380,7 +410,7 @@ def _topic_pages(papers, site, topic):
         )
         pages.append(
             TopicPage(
-                paths[place - 1],
+                path,
                 "site/topic.html",
                 title,
                 blurb,
