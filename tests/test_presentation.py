@@ -56,3 +56,57 @@ def test_a_card_entry_shows_what_the_whole_entry_shows(real_store):
                     entry.title, entry.links, entry.keywords, entry.upvotes)
                 cut += len(card.authors) < len(entry.authors) or (card.abstract or "") != (entry.abstract or "")
     assert cut > len(entries)  # most entries are really cut
+
+
+def test_a_long_list_links_its_first_last_and_nearby_pages():
+    from digest.render.presentation import pager
+
+    paths = [f"p{n}" for n in range(1, 71)]
+
+    def numbers(number, count=70):
+        return [link and link[0] for link in pager(paths[:count], number)]
+
+    assert numbers(1) == [1, 2, 3, None, 70]
+    assert numbers(35) == [1, None, 33, 34, 35, 36, 37, None, 70]
+    assert numbers(70) == [1, None, 68, 69, 70]
+    assert numbers(5) == [1, 2, 3, 4, 5, 6, 7, None, 70]  # page 2 is shown, not a gap for one page
+    assert numbers(3, count=5) == [1, 2, 3, 4, 5]
+    assert numbers(1, count=1) == [1]
+    assert pager(paths, 35)[3] == (34, "p34")
+
+
+def test_a_long_topic_page_links_its_neighbours_and_ends(tmp_path):
+    """A topic of 20 pages: its pages' navigation links the first, the last and two pages each
+    side, with rel prev/next, and marks the gaps; every page is reachable from the first"""
+    import lxml.html
+
+    import digest.render.pages
+
+    store = Store(tmp_path / "data")
+    import_files(store, sorted(HF_DAILY.glob("*.json")))
+    out = tmp_path / "site"
+    old = digest.render.pages.TOPIC_PAGE
+    digest.render.pages.TOPIC_PAGE = 2
+    try:
+        build_site(Config(data_dir=store.root), out, base_url="https://example.org/")
+    finally:
+        digest.render.pages.TOPIC_PAGE = old
+    longest = max((out / "topic").iterdir(), key=lambda p: len(list(p.glob("*.html"))) if p.is_dir() else 0)
+    count = len(list(longest.glob("*.html"))) + 1
+    assert count >= 9
+    middle = lxml.html.fromstring((longest / f"{count // 2}.html").read_bytes())
+    items = middle.xpath("//nav[@class='pages']/ul/li")
+    texts = [li.text_content() for li in items]
+    place = count - count // 2 + 1  # shown newest first: topic/<slug>.html is page 1
+    assert texts == ["1", "…", *map(str, range(place - 2, place + 3)), "…", str(count)]
+    assert middle.xpath("//nav[@class='pages']//a[@rel='prev']")[0].text == str(place - 1)
+    assert middle.xpath("//nav[@class='pages']//a[@rel='next']")[0].text == str(place + 1)
+    assert middle.xpath("//nav[@class='pages']//span[@aria-current='page']")[0].text == str(place)
+    # Walking "next" from the topic's own page reaches every page once.
+    seen, page = [], longest.parent / f"{longest.name}.html"
+    while page:
+        seen.append(page)
+        doc = lxml.html.fromstring(page.read_bytes())
+        nxt = doc.xpath("//nav[@class='pages']//a[@rel='next']/@href")
+        page = (page.parent / nxt[0]).resolve() if nxt else None
+    assert len(seen) == count and len(set(seen)) == count

@@ -128,6 +128,29 @@ def plural(count, noun):
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+PAGER_AROUND = 2  # page links shown on each side of the current page
+
+
+def pager(paths, number, around=PAGER_AROUND):
+    """(page number, path) of the page links a long list shows, None for a gap: the first and
+    the last page, and `around` pages on each side of page `number` (from 1)
+
+    A gap stands for two pages or more; a single page left out is shown instead. A topic of
+    7,000 papers has 70 pages: every page linking every other made its pages' navigation
+    bigger than their list, and most of their rendering time.
+    """
+    count = len(paths)
+    shown = sorted({1, count} | set(range(max(1, number - around), min(count, number + around) + 1)))
+    links = []
+    for n in shown:
+        if links and n - links[-1][0] == 2:
+            links.append((n - 1, paths[n - 2]))
+        elif links and n - links[-1][0] > 2:
+            links.append(None)
+        links.append((n, paths[n - 1]))
+    return links
+
+
 # What readers see for a listing: internal names (hf-daily, arxiv:cs.CL) never reach them.
 LISTING_NAMES = {
     "hf-daily": "Hugging Face Daily Papers",
