@@ -26,6 +26,8 @@ TEMPLATES = {
     C.DayFeedItem: "site/_feed_day.html",
     C.PaperFeedItem: "site/_feed_paper.html",
 }
+# The parts of every page rendered once a build (Page.fragment), from a Chrome.
+FRAGMENTS = ("site/_head_links.html", "site/_masthead.html", "site/_footer.html")
 # Fields no template reads, as "DeclaringClass.field", and who reads them instead.
 READ_ELSEWHERE = {
     "Page.path": "the writer (where the page goes), and url(), root and canonical",
@@ -135,6 +137,27 @@ def test_every_documented_field_is_read(cls):
     assert unread == [], f"{cls.__name__} fields no template reads: drop them, or say in READ_ELSEWHERE who does"
 
 
+@pytest.mark.parametrize("name", FRAGMENTS)
+def test_a_fragment_reads_only_what_chrome_has(name):
+    """A fragment is rendered once for many pages: reading anything but Chrome's fields would
+    show one page's value on all of them (StrictUndefined stops the build where it is missing)"""
+    assert undocumented(C.Chrome, reads_of(name)) == []
+    assert "fragment" in reads_of("site/_base.html")[0]
+
+
+def test_a_fragment_is_rendered_once_per_depth_and_kind():
+    site = C.SiteInfo("s", "https://example.org/", None, (("Feed", "feeds/daily.xml", "application/rss+xml"),), False)
+    pages = [C.Page(path, "site/x.html", "t", None, site, kind=kind)
+             for path, kind in (("index.html", "home"), ("day/a.html", "day"), ("day/b.html", "day"), ("x/404.html", "404"))]
+    C._fragment.cache_clear()
+    links = [page.fragment("site/_head_links.html") for page in pages]
+    assert C._fragment.cache_info().misses == 3 and links[1] is links[2]
+    assert 'href="feeds/daily.xml"' in links[0] and 'href="../feeds/daily.xml"' in links[1]
+    assert 'href="https://example.org/feeds/daily.xml"' in links[3]
+    nav = pages[1].fragment("site/_masthead.html")
+    assert '<a href="../archive.html">Archive</a>' in nav and 'aria-current' not in nav
+
+
 def context_classes():
     return [v for v in vars(C).values() if inspect.isclass(v) and dataclasses.is_dataclass(v) and v.__module__ == C.__name__]
 
@@ -148,9 +171,9 @@ def test_every_field_has_a_help_text_and_the_context_is_frozen(cls):
 
 def test_every_context_has_its_template_and_every_template_its_context():
     bases = {base for cls in context_classes() for base in cls.__mro__[1:]}
-    leaves = {cls for cls in context_classes() if cls not in bases and cls is not C.SiteInfo}
+    leaves = {cls for cls in context_classes() if cls not in bases and cls not in (C.SiteInfo, C.Chrome)}
     assert leaves == set(TEMPLATES)
-    shown = set().union(*(closure(name) for name in TEMPLATES.values()))
+    shown = set().union(*(closure(name) for name in (*TEMPLATES.values(), *FRAGMENTS)))
     on_disk = {f"site/{p.name}" for p in (ROOT / "templates" / "site").glob("*.html")}
     assert on_disk == shown, "a template under templates/site that no context renders"
     for name in READ_ELSEWHERE:

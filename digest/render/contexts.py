@@ -18,8 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from markupsafe import Markup
+
 from digest.archive import Paper
 from digest.models import Digest, Entry
+from digest.render import make_env
 from digest.render.chart import paper_chart
 from digest.render.presentation import byline, entry_links, listing_label, listing_labels, short_summary
 from digest.topics import Topic
@@ -53,6 +56,26 @@ class SiteInfo:
     def listings(self, names):
         """Listings' names for readers, joined with commas, each name once"""
         return listing_labels(names, dict(self.listing_names))
+
+
+@dataclass(frozen=True)
+class Chrome:
+    """What a page's head links, masthead and footer read (Page.fragment): the same on every
+    page of one folder depth and kind, so each is rendered once a build, not once a page"""
+
+    prefix: str = about("the relative prefix to the site root ('' or '../'); the base URL on the 404 page")
+    kind: str = about("the page's kind: its navigation link is marked as the current page")
+    site: SiteInfo = about("the site's settings")
+
+    def url(self, target):
+        """Link from the page to a site path ('' is the home page)"""
+        return (self.prefix + target) if target else (self.prefix or "./")
+
+
+@functools.lru_cache(maxsize=256)
+def _fragment(name, chrome):
+    # A fragment ends its file with a newline; the page's own line after the call has one too.
+    return Markup(make_env("html").get_template(name).render(page=chrome).removesuffix("\n"))
 
 
 class Card(NamedTuple):
@@ -109,6 +132,12 @@ class Page:
         if self.kind == "404":
             return self.site.base_url + target
         return (self.root + target) if target else (self.root or "./")
+
+    def fragment(self, name):
+        """A part of every page that reads only Chrome (the head links, the masthead, the
+        footer), rendered once a build for each folder depth and kind: 40,000 pages made it
+        a fifth of their rendering time"""
+        return _fragment(name, Chrome(self.site.base_url if self.kind == "404" else self.root, self.kind, self.site))
 
     @property
     def canonical(self):
