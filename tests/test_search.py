@@ -1,4 +1,5 @@
-"""Search in monthly shards: built once per month, merged in the browser, found under a sub-path
+"""Search in shards: one per month, one per week of the recent month, merged in the browser,
+found under a sub-path
 
 Real recorded days across three months; Chromium (/usr/bin/chromium) as in
 test_browser.py, serving the site under /digest/.
@@ -44,9 +45,11 @@ def sharded(tmp_path_factory):
 def test_one_shard_per_month_of_first_day(sharded):
     _, site, report = sharded
     assert "search indexed" in report and ", updated" not in report
-    assert sorted(shard_hashes(site)) == ["2024-05", "2025-10", "2026-08"]
+    # Old months are one shard each; the last month, not settled, one per week of it
+    # (the 13th and 14th are its days 8 to 14, the 17th to 19th its days 15 to 21).
+    assert sorted(shard_hashes(site)) == ["2024-05", "2025-10", "2026-08.2", "2026-08.3"]
     listed = json.loads((site / "pagefind" / "shards.json").read_text())
-    assert listed["order"] == ["2026-08", "2025-10", "2024-05"]
+    assert listed["order"] == ["2026-08.3", "2026-08.2", "2025-10", "2024-05"]
     for name in ("pagefind-ui.js", "pagefind-ui.css"):
         assert (site / "pagefind" / name).is_file()
     # no scratch tree left behind
@@ -92,16 +95,18 @@ def test_a_title_finds_its_paper_from_an_old_and_the_current_shard(browser, shar
 
 def test_a_new_day_rebuilds_only_the_current_shard(sharded):
     run, site, _ = sharded
-    old_ids = {e["paper"]["id"] for d in OLD_DAYS for e in raw(d)}
-    # precondition from the raw files: the new day lists no paper first seen in an older month
-    assert not old_ids & {e["paper"]["id"] for e in raw(NEXT_DAY)}
+    ids = {e["paper"]["id"] for e in raw(NEXT_DAY)}
+    # preconditions from the raw files: the new day lists no paper first seen in an older
+    # month, and one of the 13th or 14th (the week before): that week's shard is rebuilt too.
+    assert not ids & {e["paper"]["id"] for d in OLD_DAYS for e in raw(d)}
+    assert ids & {e["paper"]["id"] for d in CURRENT_DAYS[:2] for e in raw(d)}
     before = shard_hashes(site)
     result = run("import", ARCHIVE / f"{NEXT_DAY}.json")
     result = run("build", "--out", site, "--base-url", "https://example.org/digest/")
     assert "search indexed" in result.stdout
     after = shard_hashes(site)
     assert after["2024-05"] == before["2024-05"] and after["2025-10"] == before["2025-10"]
-    assert after["2026-08"] != before["2026-08"]
+    assert after["2026-08.3"] != before["2026-08.3"] and after["2026-08.2"] != before["2026-08.2"]
     # and a build with nothing new indexes nothing
     again = run("build", "--out", site, "--base-url", "https://example.org/digest/")
     assert "search indexed" not in again.stdout and shard_hashes(site) == after
@@ -112,10 +117,35 @@ def test_a_month_left_by_every_paper_loses_its_shard(tmp_path):
     run("import", ARCHIVE / f"{OLD_DAYS[0]}.json", ARCHIVE / f"{CURRENT_DAYS[0]}.json")
     site = tmp_path / "site"
     run("build", "--out", site)
-    assert sorted(shard_hashes(site)) == ["2024-05", "2026-08"]
+    assert sorted(shard_hashes(site)) == ["2024-05", "2026-08.2"]
     for stored in (tmp_path / "data" / "snapshots").glob(f"*/{OLD_DAYS[0]}.json"):
         stored.unlink()
     run("build", "--out", site)
-    assert sorted(shard_hashes(site)) == ["2026-08"]
-    assert json.loads((site / "pagefind" / "shards.json").read_text())["order"] == ["2026-08"]
+    assert sorted(shard_hashes(site)) == ["2026-08.2"]
+    assert json.loads((site / "pagefind" / "shards.json").read_text())["order"] == ["2026-08.2"]
     assert Path(site / "pagefind" / "pagefind-ui.js").is_file()
+
+
+def test_a_settled_month_makes_way_for_one_shard(tmp_path):
+    """Fourteen days after a month ends, its week shards become one month shard (and the
+    week shards and their folders go)"""
+    import datetime as dt
+
+    from digest.publish.search import shard_of_day
+
+    assert shard_of_day(dt.date(2026, 7, 31), dt.date(2026, 8, 13)) == "2026-07.5"
+    assert shard_of_day(dt.date(2026, 7, 31), dt.date(2026, 8, 14)) == "2026-07"
+    assert shard_of_day(dt.date(2026, 8, 8), dt.date(2026, 8, 20)) == "2026-08.2"
+    assert shard_of_day(dt.date(2024, 2, 29), dt.date(2024, 3, 14)) == "2024-02"
+    assert shard_of_day(dt.date(2024, 12, 31), dt.date(2025, 1, 13)) == "2024-12.5"
+    run = Run(tmp_path / "data")
+    run("import", *[ARCHIVE / f"{day}.json" for day in ("2025-10-01", "2025-10-02", "2025-10-03")])
+    site = tmp_path / "site"
+    run("build", "--out", site)
+    assert sorted(shard_hashes(site)) == ["2025-10.1"]
+    run("import", *[ARCHIVE / f"{day}.json" for day in ("2026-08-13",)])
+    run("build", "--out", site)
+    assert sorted(shard_hashes(site)) == ["2025-10", "2026-08.2"]
+    listed = json.loads((site / "pagefind" / "shards.json").read_text())
+    assert listed["order"] == ["2026-08.2", "2025-10"] and sorted(listed["shards"]) == ["2025-10", "2026-08.2"]
+    assert not (site / "pagefind" / "2025-10.1").exists()

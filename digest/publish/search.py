@@ -1,14 +1,17 @@
-"""Static search: pagefind, run from its PyPI wheel, one index per month of papers
+"""Static search: pagefind, run from its PyPI wheel, one index per month of papers (per week
+of the recent months)
 
 Indexing every page whenever one changed grows with the archive (45 s and 6 GB at 40,000
 pages). Instead each month's papers (by the month of their first day) get their own index
-in pagefind/<month>/, rebuilt only when one of its pages changed, was added or left; the
-search page merges the shards in the browser (pagefind's mergeIndex). A day's update then
-re-indexes the current month: about a thousand pages, whatever the archive's size.
+in pagefind/<month>/ (pagefind/<month>.<part>/ while the month is recent: shard_of_day),
+rebuilt only when one of its pages changed, was added or left; the search page merges the
+shards in the browser (pagefind's mergeIndex). A day's update then re-indexes the week of its
+new papers and those of the papers it saw again: a few hundred pages, whatever the archive's size.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import importlib.metadata
 import os
@@ -25,6 +28,8 @@ from digest.errors import SiteError
 from digest.store import write_atomic
 
 FOLDER = "pagefind"
+PART_DAYS = 7  # a recent month is indexed in parts of this many days (its 1st-7th, 8th-14th, ...)
+SETTLED_DAYS = 14  # days after a month ends when its parts make way for one index of the month
 SHARDS = "shards.json"  # in pagefind/: the shards the search page merges, and what each was built from
 UI_FILES = ("pagefind-ui.js", "pagefind-ui.css")
 _MODULES = ("pagefind_bin_extended", "pagefind_bin")
@@ -48,6 +53,22 @@ def _pagefind_version():
         except importlib.metadata.PackageNotFoundError:
             continue
     return "unknown"
+
+
+def shard_of_day(day, last):
+    """The shard of the papers first seen on `day`, in an archive whose last day is `last`:
+    '2026-08' once August ended SETTLED_DAYS before `last`, else its part '2026-08.3' (the
+    8th to 14th are part 2)
+
+    A day's update re-indexes the shards of its new papers and of the papers it saw again, all
+    recent: in parts of a week, that is a few hundred pages at 50 papers a day, not the month's
+    1,500 (6,000 for an arXiv category). Once a month has settled, its papers are seen again
+    rarely, and one index per month keeps the shards the search page merges few.
+    """
+    month_end = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    if (last - month_end).days >= SETTLED_DAYS:
+        return f"{day:%Y-%m}"
+    return f"{day:%Y-%m}.{(day.day - 1) // PART_DAYS + 1}"
 
 
 def index_search(out, shard_of, changed):

@@ -11,9 +11,9 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from digest.archive import EVERYTHING, BuildState, month_of
+from digest.archive import EVERYTHING, BuildState
 from digest.incremental import collect_archive
-from digest.publish.search import index_search
+from digest.publish.search import index_search, shard_of_day
 from digest.publish.writer import SiteWriter, manifest_key, plan_paths, render_pages
 from digest.render import templates_dir
 from digest.render.pages import (
@@ -120,7 +120,10 @@ def _build_site(config, out, base_url, search, history, digests):
         writer.close()  # its folder descriptors, also when the build stops half-way
     written = writer.written
     if site.search:
-        shard_of = {f"paper/{paper.slug}.html": month_of(paper.first_seen) for paper in archive.papers.values()}
+        last = archive.days[-1]
+        shard_of = {
+            f"paper/{paper.slug}.html": shard_of_day(paper.first_seen, last) for paper in archive.papers.values()
+        }
         indexed = bool(index_search(out, shard_of, set(written) | set(removed)))
     else:
         shutil.rmtree(out / "pagefind", ignore_errors=True)
