@@ -109,3 +109,33 @@ def test_a_fresh_checkout_rehashes_snapshot_files_but_does_not_parse_them(tmp_pa
     derived.clear()
     load_history(store)
     assert derived == []  # the new mtimes were recorded
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    [b"\\u0007", b"\\n", b"\\u001F", b"\\u007f", b"\x7f", b"\\u0085", "\u0085".encode(), "\u2028".encode(),
+     b"\\u2029", b"\\ud83d"],
+)
+def test_the_fast_reader_treats_a_control_character_as_the_full_validation_does(tmp_path, spelled):
+    """A stored file edited to hold a control character, escaped or raw, in a title: the fast
+    reader (which skips the per-value check when the file's bytes hold none) gives exactly
+    what the full validation gives (the title cleaned), or the same error"""
+    from digest.errors import DigestError
+    from digest.store import load_snapshot
+
+    store = Store(tmp_path)
+    path = store.save(Snapshot("hf-daily", dt.date(2026, 1, 1), (make_entry(rank=1, title="A title"),),
+                               Source(kind="test")))
+    path.write_bytes(path.read_bytes().replace(b'"A title"', b'"A ' + spelled + b'title"'))
+
+    def outcome(read):
+        try:
+            return read().entries[0].title
+        except (DigestError, ValueError) as e:
+            return type(e).__name__, str(e)
+
+    full = outcome(lambda: store.load_path(path))
+    assert outcome(lambda: load_snapshot(store, path)) == full
+    from digest.text import CONTROL
+
+    assert not CONTROL.search(str(full))  # cleaned or refused, never kept
