@@ -150,7 +150,7 @@ def _plan_build(config, store, site, writer, warn, history=None, digests=None):
     while True:
         layouts = _kept_layouts(archive)
         pages = site_pages(archive, site, layouts)
-        paths = list(site_paths(archive, site))
+        paths = list(site_paths(archive, site, [page.path for page in pages]))
         day_files = [f"{day}.json" for day in archive.days]
         plan_paths(
             [path for path, _ in paths]

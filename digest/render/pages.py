@@ -213,9 +213,14 @@ def site_pages(archive, site, layouts=None):
     return pages
 
 
-def site_paths(archive, site):
+def site_paths(archive, site, made=None):
     """(path, sitemap date or None) of every page, without making contexts (site_pages' order, but
-    for paper pages: by key here, by last sighting there)"""
+    for paper pages: by key here, by last sighting there)
+
+    made: the paths of the pages site_pages made, when known: a week or month made has its
+    pages counted from them, not by ranking its papers again.
+    """
+    counted = period_page_counts((path, None) for path in made) if made is not None else {}
     latest = archive.days[-1]
     yield "index.html", latest
     for day in archive.days:
@@ -225,7 +230,9 @@ def site_paths(archive, site):
             # A period an update leaves alone has the pages the last build made: counting
             # them again means ranking every paper of every week and month of the archive.
             key = f"{kind}/{name}"
-            count = None if archive.scope.wants("periods", key) else archive.period_pages.get(key)
+            count = counted.get(key)
+            if count is None and not archive.scope.wants("periods", key):
+                count = archive.period_pages.get(key)
             if count is None:
                 count = _page_count(len(_rest(archive, periods[name])), ROLLUP_PAGE)
             for n in range(1, count + 1):
