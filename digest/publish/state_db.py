@@ -1,0 +1,307 @@
+"""The build state of a site folder: keyed rows in one SQLite file, each row with its own MAC
+
+One table per part of the state, keyed by its natural key: `files` (a site path -> the
+BLAKE2 of its bytes and the fingerprint of its inputs), the parts of `BuildState` (days,
+papers, topics, periods, topic_pages) and `meta` (the version and the build key). Every row
+carries a keyed BLAKE2 over its table's name and its values, so an edited or forged row is
+not trusted and a row cannot be moved to another table. An update reads what it needs and
+writes the rows that changed, in one transaction; a full build writes a new file whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import hashlib
+import hmac
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import orjson
+
+from digest.archive import BuildState, DayCount
+from digest.errors import FileSystemError, SiteError
+
+STATE = ".digest-build.sqlite"
+JOURNAL = STATE + "-journal"  # sqlite's rollback journal: only while a transaction is being committed
+VERSION = "4"
+STATE_TABLES = ("days", "papers", "topics", "periods", "topic_pages")
+_SCHEMA = [
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, mac BLOB NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE files (path TEXT PRIMARY KEY, hash TEXT NOT NULL, inputs TEXT NOT NULL, mac BLOB NOT NULL)"
+    " WITHOUT ROWID",
+] + [
+    f"CREATE TABLE {table} (key TEXT PRIMARY KEY, value TEXT NOT NULL, mac BLOB NOT NULL) WITHOUT ROWID"
+    for table in STATE_TABLES
+]
+
+
+class Distrusted(Exception):
+    """A row whose MAC does not match, or a file that is not a state this data folder wrote"""
+
+
+class StateDB:
+    """The last build's state in `out`, read row by row as the build asks for it
+
+    `state` is the BuildState when the last build had this build key; `trusted` is False
+    when there is no state to use (none, damaged, another data folder's): a full build that
+    deletes nothing. A file row is checked when it is read; one that does not match makes
+    `trusted` False for the rest of the build.
+    """
+
+    def __init__(self, out, key, build_key):
+        self.out = Path(out)
+        self.key = key[:64]
+        self.build_key = build_key
+        self.found = False  # a state file is there (trusted or not): the folder is digest's
+        self.trusted = False
+        self.state = None
+        self._db = None
+        self._rows = {}  # path -> (hash, inputs) or None, as checked so far
+        self._complete = False  # _rows holds every file row (read before a fork)
+        self._paths = None  # every path of the files table (not checked: only deletes act on them)
+        self._values = {}  # state table -> key -> value text, as the last build wrote them
+        self.changes = 0  # rows the last save wrote or deleted
+        _refuse_links(self.out)
+        try:
+            info = os.lstat(self.out / STATE)
+        except OSError:
+            return
+        self.found = True
+        try:
+            self._open(info)
+            self.trusted = True
+        except (Distrusted, sqlite3.DatabaseError, OSError, ValueError, TypeError, KeyError):
+            # Damaged, edited or from another data folder: build everything, delete nothing.
+            self.close()
+            self.state, self._values = None, {}
+
+    def _open(self, info):
+        if not stat.S_ISREG(info.st_mode):
+            raise Distrusted("not a file")
+        path = self.out / STATE
+        self._db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=rw", uri=True, isolation_level=None)
+        meta = {key: value for key, value in self._select("meta", "SELECT key, value, mac FROM meta")}
+        after = os.lstat(path)
+        if (after.st_dev, after.st_ino) != (info.st_dev, info.st_ino) or not stat.S_ISREG(after.st_mode):
+            raise Distrusted("the state file was swapped while opened")
+        if meta.get("version") != VERSION:
+            raise Distrusted("another version")
+        if meta.get("build") == self.build_key:
+            self.state = self._read_state()
+
+    def _select(self, table, query):
+        """(key, value) of every row of a state table, each checked; Distrusted at the first that is not"""
+        rows = self._db.execute(query).fetchall()
+        key, mac = self.key, _mac
+        for name, value, tag in rows:
+            if not hmac.compare_digest(mac(key, table, name, value), tag):
+                raise Distrusted(f"a row of {table} does not match")
+        return [(name, value) for name, value, _ in rows]
+
+    def _read_state(self):
+        """The BuildState of the last build, from its five tables"""
+        parts = {}
+        for table in STATE_TABLES:
+            rows = self._select(table, f"SELECT key, value, mac FROM {table}")
+            self._values[table] = dict(rows)
+            # One parse for the whole table: every value is a JSON text this code wrote (checked above).
+            values = orjson.loads("[" + ",".join(value for _, value in rows) + "]")
+            parts[table] = dict(zip((name for name, _ in rows), values, strict=True))
+        days = {
+            dt.date.fromisoformat(day): (key, tuple(seen), DayCount(int(new), int(trending)))
+            for day, (key, seen, new, trending) in parts["days"].items()
+        }
+        papers = parts["papers"]
+        if not all(type(v) is list and len(v) == 2 and type(v[1]) is list for v in papers.values()):
+            raise ValueError("papers")
+        topics = {folded: (slug, name) for folded, (slug, name) in parts["topics"].items()}
+        periods = {name: int(count) for name, count in parts["periods"].items()}
+        topic_pages = {path: str(layout) for path, layout in parts["topic_pages"].items()}
+        return BuildState(days=days, papers=papers, topics=topics, periods=periods, topic_pages=topic_pages)
+
+    def row(self, path):
+        """(hash, inputs) the last build recorded for `path`, or None (none, or not trusted)"""
+        if path in self._rows or self._complete or not self.trusted:
+            return self._rows.get(path)
+        try:
+            found = self._db.execute("SELECT hash, inputs, mac FROM files WHERE path = ?", (path,)).fetchone()
+        except sqlite3.DatabaseError:
+            found = None
+            self.trusted = False
+        if found is not None and not hmac.compare_digest(_mac(self.key, "files", path, found[0], found[1]), found[2]):
+            found = None
+            self.trusted = False
+        self._rows[path] = found[:2] if found else None
+        return self._rows[path]
+
+    def read_all(self):
+        """Read and check every file row now (before a fork: workers must not share the connection)"""
+        if self._complete or not self.trusted:
+            self._complete = True
+            return
+        rows = {}
+        key, mac = self.key, _mac
+        try:
+            for path, digest, inputs, tag in self._db.execute("SELECT path, hash, inputs, mac FROM files"):
+                if not hmac.compare_digest(mac(key, "files", path, digest, inputs), tag):
+                    raise Distrusted("a file row does not match")
+                rows[path] = (digest, inputs)
+        except (Distrusted, sqlite3.DatabaseError):
+            self.trusted, rows = False, {}
+        self._rows, self._complete = rows, True
+
+    def paths(self, fingerprinted=False):
+        """Every path of the last build (or those it fingerprinted), unchecked: nothing is deleted by it"""
+        if not self.trusted:
+            return set()
+        if self._paths is None:
+            if self._complete:
+                self._paths = {path: bool(inputs) for path, (_, inputs) in self._rows.items()}
+            else:
+                try:
+                    self._paths = dict(self._db.execute("SELECT path, inputs != '' FROM files"))
+                except sqlite3.DatabaseError:
+                    self.trusted = False
+                    return set()
+        if fingerprinted:
+            return {path for path, made in self._paths.items() if made}
+        return set(self._paths)
+
+    def save(self, root_fd, hashes, inputs, removed, state):
+        """Record this build: only the rows that changed, or a new file when there was no state to update"""
+        _refuse_links(self.out)
+        if self.trusted and self.state is not None and state is not None:
+            try:
+                self._update(hashes, inputs, removed, state)
+                return
+            except sqlite3.DatabaseError as e:
+                raise _failed(self.out / STATE, e) from None
+        self.close()
+        self._write_new(root_fd, hashes, inputs, state)
+
+    def _update(self, hashes, inputs, removed, state):
+        key, mac = self.key, _mac
+        files = []
+        for path, digest in hashes.items():
+            new = (digest, inputs.get(path, ""))
+            if self.row(path) != new:
+                files.append((path, *new, mac(key, "files", path, *new)))
+        db = self._db
+        db.execute("PRAGMA journal_mode=DELETE")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", files)
+            db.executemany("DELETE FROM files WHERE path = ?", [(path,) for path in removed])
+            for table, rows in _state_rows(state).items():
+                old = self._values.get(table, {})
+                changed = [
+                    (name, value, mac(key, table, name, value))
+                    for name, value in rows.items()
+                    if old.get(name) != value
+                ]
+                db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)", changed)
+                db.executemany(f"DELETE FROM {table} WHERE key = ?", [(k,) for k in old.keys() - rows.keys()])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self.changes = db.total_changes
+
+    def _write_new(self, root_fd, hashes, inputs, state):
+        """Write the whole state to a temp file beside the old one, then rename it over"""
+        key, mac = self.key, _mac
+        tmp = f".{STATE}.tmp"
+        for name in (tmp, JOURNAL):
+            try:
+                os.unlink(name, dir_fd=root_fd)  # a leftover, or a symlink someone planted
+            except FileNotFoundError:
+                pass
+        # Made here with O_EXCL|O_NOFOLLOW, so sqlite opens a file this build made.
+        os.close(
+            os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=root_fd)
+        )
+        path = self.out / tmp
+        try:
+            db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=rw", uri=True, isolation_level=None)
+            try:
+                # No journal: a file half written is a temp file, removed by the next build.
+                db.execute("PRAGMA journal_mode=OFF")
+                db.execute("PRAGMA synchronous=FULL")
+                db.execute("BEGIN")
+                for statement in _SCHEMA:
+                    db.execute(statement)
+                meta = {"version": VERSION, "build": self.build_key if state is not None else ""}
+                db.executemany(
+                    "INSERT INTO meta VALUES (?, ?, ?)", [(k, v, mac(key, "meta", k, v)) for k, v in meta.items()]
+                )
+                db.executemany(
+                    "INSERT INTO files VALUES (?, ?, ?, ?)",
+                    [(p, h, inputs.get(p, ""), mac(key, "files", p, h, inputs.get(p, ""))) for p, h in hashes.items()],
+                )
+                for table, rows in (_state_rows(state) if state is not None else {}).items():
+                    db.executemany(
+                        f"INSERT INTO {table} VALUES (?, ?, ?)",
+                        [(name, value, mac(key, table, name, value)) for name, value in rows.items()],
+                    )
+                db.execute("COMMIT")
+                self.changes = db.total_changes
+            finally:
+                db.close()
+            fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=root_fd)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.rename(tmp, STATE, src_dir_fd=root_fd, dst_dir_fd=root_fd)
+        except BaseException as e:
+            try:
+                os.unlink(tmp, dir_fd=root_fd)
+            except OSError:
+                pass
+            if isinstance(e, sqlite3.DatabaseError):
+                raise _failed(path, e) from None
+            raise
+
+    def close(self):
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def _mac(key, table, name, *values):
+    """The keyed BLAKE2 of one row: its table, its key (length first: no two rows read alike) and values"""
+    text = "\0".join((table, str(len(name)), name, *values))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16, key=key).digest()
+
+
+def _state_rows(state):
+    """table -> key -> value as JSON text, for every part of a BuildState"""
+    dumps = orjson.dumps
+    return {
+        "days": {
+            day.isoformat(): dumps([key, list(seen), count[0], count[1]]).decode()
+            for day, (key, seen, count) in state.days.items()
+        },
+        "papers": {key: dumps((known[0], tuple(known[1]))).decode() for key, known in state.papers.items()},
+        "topics": {folded: dumps(tuple(value)).decode() for folded, value in state.topics.items()},
+        "periods": {name: dumps(count).decode() for name, count in state.periods.items()},
+        "topic_pages": {path: dumps(layout).decode() for path, layout in state.topic_pages.items()},
+    }
+
+
+def _refuse_links(out):
+    """SiteError when the state file or its journal is a symlink (never opened through one)"""
+    for name in (STATE, JOURNAL):
+        if os.path.islink(out / name):
+            raise SiteError(f"refusing to write through a symlink: {out / name}")
+
+
+def _failed(path, error):
+    """The one-line error for a state file sqlite could not write (a full disk, a planted journal)"""
+    made = FileSystemError(f"cannot write {path} ({error})")
+    made.errno = errno.EIO
+    return made
