@@ -173,6 +173,10 @@ class StateDB:
     def save(self, root_fd, hashes, inputs, removed, state):
         """Record this build: only the rows that changed, or a new file when there was no state to update"""
         _refuse_links(self.out)
+        try:
+            os.unlink(f".{STATE}.tmp", dir_fd=root_fd)  # a stopped build's, or a symlink someone planted
+        except FileNotFoundError:
+            pass
         if self.trusted and self.state is not None and state is not None:
             try:
                 self._update(hashes, inputs, removed, state)
@@ -215,11 +219,11 @@ class StateDB:
         """Write the whole state to a temp file beside the old one, then rename it over"""
         key, mac = self.key, _mac
         tmp = f".{STATE}.tmp"
-        for name in (tmp, JOURNAL):
-            try:
-                os.unlink(name, dir_fd=root_fd)  # a leftover, or a symlink someone planted
-            except FileNotFoundError:
-                pass
+        try:
+            # A journal of the old file would be rolled back into the new one.
+            os.unlink(JOURNAL, dir_fd=root_fd)
+        except FileNotFoundError:
+            pass
         # Made here with O_EXCL|O_NOFOLLOW, so sqlite opens a file this build made.
         os.close(
             os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=root_fd)
