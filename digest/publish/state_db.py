@@ -61,8 +61,8 @@ class StateDB:
         self._db = None
         self._rows = {}  # path -> (hash, inputs) or None, as checked so far
         self._complete = False  # _rows holds every file row (read before a fork)
-        self._paths = None  # every path of the files table (not checked: only deletes act on them)
-        self._values = {}  # state table -> key -> value text, as the last build wrote them
+        # (paths fingerprinted, other paths) of the files table, not checked: only deletes act on them
+        self._paths = None
         self.changes = 0  # rows the last save wrote or deleted
         _refuse_links(self.out)
         try:
@@ -76,14 +76,14 @@ class StateDB:
         except (Distrusted, sqlite3.DatabaseError, OSError, ValueError, TypeError, KeyError):
             # Damaged, edited or from another data folder: build everything, delete nothing.
             self.close()
-            self.state, self._values = None, {}
+            self.state = None
 
     def _open(self, info):
         if not stat.S_ISREG(info.st_mode):
             raise Distrusted("not a file")
         path = self.out / STATE
         self._db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=rw", uri=True, isolation_level=None)
-        meta = {key: value for key, value in self._select("meta", "SELECT key, value, mac FROM meta")}
+        meta = {key: value for key, value, _ in self._select("meta", "SELECT key, value, mac FROM meta")}
         after = os.lstat(path)
         if (after.st_dev, after.st_ino) != (info.st_dev, info.st_ino) or not stat.S_ISREG(after.st_mode):
             raise Distrusted("the state file was swapped while opened")
@@ -95,28 +95,28 @@ class StateDB:
     def _select(self, table, query):
         """(key, value) of every row of a state table, each checked; Distrusted at the first that is not"""
         rows = self._db.execute(query).fetchall()
-        key, mac = self.key, _mac
+        key, blake2b, same = self.key, hashlib.blake2b, hmac.compare_digest
         for name, value, tag in rows:
-            if not hmac.compare_digest(mac(key, table, name, value), tag):
+            # _mac inlined: this runs once per paper of the archive on every update.
+            if not same(
+                blake2b(f"{table}\0{len(name)}\0{name}\0{value}".encode(), digest_size=16, key=key).digest(), tag
+            ):
                 raise Distrusted(f"a row of {table} does not match")
-        return [(name, value) for name, value, _ in rows]
+        return rows
 
     def _read_state(self):
         """The BuildState of the last build, from its five tables"""
         parts = {}
         for table in STATE_TABLES:
             rows = self._select(table, f"SELECT key, value, mac FROM {table}")
-            self._values[table] = dict(rows)
             # One parse for the whole table: every value is a JSON text this code wrote (checked above).
-            values = orjson.loads("[" + ",".join(value for _, value in rows) + "]")
-            parts[table] = dict(zip((name for name, _ in rows), values, strict=True))
+            values = orjson.loads("[" + ",".join([value for _, value, _ in rows]) + "]")
+            parts[table] = dict(zip([name for name, _, _ in rows], values, strict=True))
         days = {
             dt.date.fromisoformat(day): (key, tuple(seen), DayCount(int(new), int(trending)))
             for day, (key, seen, new, trending) in parts["days"].items()
         }
-        papers = parts["papers"]
-        if not all(type(v) is list and len(v) == 2 and type(v[1]) is list for v in papers.values()):
-            raise ValueError("papers")
+        papers = parts["papers"]  # [title, keywords] lists, as this code wrote them (their MACs match)
         topics = {folded: (slug, name) for folded, (slug, name) in parts["topics"].items()}
         periods = {name: int(count) for name, count in parts["periods"].items()}
         topic_pages = {path: str(layout) for path, layout in parts["topic_pages"].items()}
@@ -159,16 +159,17 @@ class StateDB:
             return set()
         if self._paths is None:
             if self._complete:
-                self._paths = {path: bool(inputs) for path, (_, inputs) in self._rows.items()}
+                made = {path for path, (_, inputs) in self._rows.items() if inputs}
+                self._paths = (made, self._rows.keys() - made)
             else:
                 try:
-                    self._paths = dict(self._db.execute("SELECT path, inputs != '' FROM files"))
+                    query = "SELECT path FROM files WHERE inputs {} ''"
+                    self._paths = tuple({path for (path,) in self._db.execute(query.format(op))} for op in ("!=", "="))
                 except sqlite3.DatabaseError:
                     self.trusted = False
                     return set()
-        if fingerprinted:
-            return {path for path, made in self._paths.items() if made}
-        return set(self._paths)
+        made, others = self._paths
+        return made if fingerprinted else made | others
 
     def save(self, root_fd, hashes, inputs, removed, state):
         """Record this build: only the rows that changed, or a new file when there was no state to update"""
@@ -200,15 +201,10 @@ class StateDB:
         try:
             db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", files)
             db.executemany("DELETE FROM files WHERE path = ?", [(path,) for path in removed])
-            for table, rows in _state_rows(state).items():
-                old = self._values.get(table, {})
-                changed = [
-                    (name, value, mac(key, table, name, value))
-                    for name, value in rows.items()
-                    if old.get(name) != value
-                ]
-                db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)", changed)
-                db.executemany(f"DELETE FROM {table} WHERE key = ?", [(k,) for k in old.keys() - rows.keys()])
+            for table, (changed, gone) in _changes(self.state, state).items():
+                rows = [(name, value, mac(key, table, name, value)) for name, value in changed.items()]
+                db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)", rows)
+                db.executemany(f"DELETE FROM {table} WHERE key = ?", [(name,) for name in gone])
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -282,19 +278,62 @@ def _mac(key, table, name, *values):
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16, key=key).digest()
 
 
-def _state_rows(state):
-    """table -> key -> value as JSON text, for every part of a BuildState"""
+def _state_rows(state, only=None):
+    """table -> key -> value as JSON text, for every part of a BuildState (or the keys in `only`)"""
     dumps = orjson.dumps
+    keep = only or {}
     return {
         "days": {
             day.isoformat(): dumps([key, list(seen), count[0], count[1]]).decode()
             for day, (key, seen, count) in state.days.items()
+            if only is None or day in keep["days"]
         },
-        "papers": {key: dumps((known[0], tuple(known[1]))).decode() for key, known in state.papers.items()},
-        "topics": {folded: dumps(tuple(value)).decode() for folded, value in state.topics.items()},
-        "periods": {name: dumps(count).decode() for name, count in state.periods.items()},
-        "topic_pages": {path: dumps(layout).decode() for path, layout in state.topic_pages.items()},
+        "papers": {
+            key: dumps((known[0], tuple(known[1]))).decode()
+            for key, known in state.papers.items()
+            if only is None or key in keep["papers"]
+        },
+        "topics": {
+            folded: dumps(tuple(value)).decode()
+            for folded, value in state.topics.items()
+            if only is None or folded in keep["topics"]
+        },
+        "periods": {
+            name: dumps(count).decode()
+            for name, count in state.periods.items()
+            if only is None or name in keep["periods"]
+        },
+        "topic_pages": {
+            path: dumps(layout).decode()
+            for path, layout in state.topic_pages.items()
+            if only is None or path in keep["topic_pages"]
+        },
     }
+
+
+def _same_paper(new, old):
+    # An untouched paper's Known is made from the very list the state was read into.
+    return old is not None and (new[1] is old[1] or (new[0] == old[0] and list(new[1]) == old[1]))
+
+
+def _changes(old, new):
+    """table -> (key -> value text of the rows new or changed, keys of the rows gone) from `old` to `new`"""
+    changed = {
+        "days": {day for day, value in new.days.items() if old.days.get(day) != value},
+        "papers": {key for key, known in new.papers.items() if not _same_paper(known, old.papers.get(key))},
+        "topics": {folded for folded, value in new.topics.items() if old.topics.get(folded) != tuple(value)},
+        "periods": {name for name, count in new.periods.items() if old.periods.get(name) != count},
+        "topic_pages": {path for path, layout in new.topic_pages.items() if old.topic_pages.get(path) != layout},
+    }
+    rows = _state_rows(new, changed)
+    gone = {
+        "days": [day.isoformat() for day in old.days.keys() - new.days.keys()],
+        "papers": list(old.papers.keys() - new.papers.keys()),
+        "topics": list(old.topics.keys() - new.topics.keys()),
+        "periods": list(old.periods.keys() - new.periods.keys()),
+        "topic_pages": list(old.topic_pages.keys() - new.topic_pages.keys()),
+    }
+    return {table: (rows[table], gone[table]) for table in STATE_TABLES}
 
 
 def _refuse_links(out):
