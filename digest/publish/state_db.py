@@ -32,6 +32,8 @@ _SCHEMA = [
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, mac BLOB NOT NULL) WITHOUT ROWID",
     "CREATE TABLE files (path TEXT PRIMARY KEY, hash TEXT NOT NULL, inputs TEXT NOT NULL, mac BLOB NOT NULL)"
     " WITHOUT ROWID",
+    # The few paths made without a fingerprint (feeds, sitemap, static files): read without a scan.
+    "CREATE INDEX plain_files ON files (path) WHERE inputs = ''",
 ] + [
     f"CREATE TABLE {table} (key TEXT PRIMARY KEY, value TEXT NOT NULL, mac BLOB NOT NULL) WITHOUT ROWID"
     for table in STATE_TABLES
