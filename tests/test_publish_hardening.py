@@ -201,6 +201,7 @@ def rows(path):
 def test_an_update_writes_only_the_rows_that_changed(real_store, data, tmp_path):
     out = tmp_path / "site"
     first = build_site(config_for(data.root), out)
+    assert {p.name for p in out.iterdir() if p.name.startswith(".")} == {STATE}  # a full build leaves no journal
     shutil.copy(out / STATE, tmp_path / "before.sqlite")
     add_last_day(real_store, data)
     result = build_site(config_for(data.root), out)
@@ -214,6 +215,28 @@ def test_an_update_writes_only_the_rows_that_changed(real_store, data, tmp_path)
     days = {key for table, key, _ in changed if table == "days"}
     assert days == {"2026-08-21"}  # the new day; every older day's row is the last build's
     assert {p.name for p in out.iterdir() if p.name.startswith(".")} == {STATE}  # no journal, no marker
+
+
+def test_an_update_stopped_before_its_commit_leaves_the_last_state(real_store, data, tmp_path):
+    """The writer of a build killed after some writes: the marker, new bytes, the state as it was"""
+    from digest.publish.site import build_key
+    from digest.publish.writer import SiteWriter, manifest_key
+    from digest.render.pages import _site_info
+
+    config = config_for(data.root)
+    out = tmp_path / "site"
+    build_site(config, out)
+    committed = rows(out / STATE)
+    add_last_day(real_store, data)
+    stopped = SiteWriter(out, build_key(config, _site_info(config, None)), manifest_key(data.root))
+    stopped.write("index.html", "<!doctype html><p>half an update")
+    stopped.write("day/2026-08-21.html", "<!doctype html><p>a new day")
+    stopped.close()
+    assert (out / MARKER).exists() and rows(out / STATE) == committed
+    result = build_site(config, out)
+    assert result.updated and "index.html" in result.written and not (out / MARKER).exists()
+    build_site(config, tmp_path / "fresh")
+    assert same_files(out, tmp_path / "fresh")
 
 
 def test_the_whole_file_state_of_an_earlier_version_is_replaced(data, tmp_path):
