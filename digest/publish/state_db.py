@@ -65,7 +65,6 @@ class StateDB:
         self._complete = False  # _rows holds every file row (read before a fork)
         # (paths fingerprinted, other paths) of the files table, not checked: only deletes act on them
         self._paths = None
-        self.changes = 0  # rows the last save wrote or deleted
         _refuse_links(self.out)
         try:
             info = os.lstat(self.out / STATE)
@@ -95,7 +94,7 @@ class StateDB:
             self.state = self._read_state()
 
     def _select(self, table, query):
-        """(key, value) of every row of a state table, each checked; Distrusted at the first that is not"""
+        """Every (key, value, mac) row of a table, each checked; Distrusted at the first that does not match"""
         rows = self._db.execute(query).fetchall()
         key, blake2b, same = self.key, hashlib.blake2b, hmac.compare_digest
         for name, value, tag in rows:
@@ -209,9 +208,9 @@ class StateDB:
                 db.executemany(f"DELETE FROM {table} WHERE key = ?", [(name,) for name in gone])
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
-        self.changes = db.total_changes
 
     def _write_new(self, root_fd, hashes, inputs, state):
         """Write the whole state to a temp file beside the old one, then rename it over"""
@@ -250,7 +249,6 @@ class StateDB:
                         [(name, value, mac(key, table, name, value)) for name, value in rows.items()],
                     )
                 db.execute("COMMIT")
-                self.changes = db.total_changes
             finally:
                 db.close()
             fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=root_fd)

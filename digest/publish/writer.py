@@ -69,7 +69,7 @@ class SiteWriter:
     @property
     def files(self):
         """How many files this build's site has (made, checked or kept)"""
-        return len(self.hashes) + len(self.carried)
+        return len(self.hashes) + len(self.carried - self.hashes.keys())
 
     def begin(self):
         """Mark `out` as being built (before the first write); clear the temp files of a stopped build"""
