@@ -239,6 +239,25 @@ def test_an_update_stopped_before_its_commit_leaves_the_last_state(real_store, d
     assert same_files(out, tmp_path / "fresh")
 
 
+def test_with_another_build_key_every_page_is_rendered_again(tmp_path):
+    """A fingerprint does not name the code or the templates: the last build's inputs are dropped"""
+    from digest.archive import BuildState
+    from digest.publish.writer import SiteWriter
+
+    out, key, empty = tmp_path / "site", os.urandom(32).hex().encode(), BuildState(days={}, papers={}, topics={})
+    first = SiteWriter(out, "code 1", key)
+    assert not first.unchanged("index.html", "the same inputs")
+    first.write("index.html", "<p>old templates")
+    first.finish(empty)
+    again = SiteWriter(out, "code 1", key)
+    assert again.state == empty and again.unchanged("index.html", "the same inputs")
+    again.close()
+    other = SiteWriter(out, "code 2", key)
+    assert other.state is None and not other.unchanged("index.html", "the same inputs")
+    other.write("index.html", "<p>new templates")
+    assert other.finish() == [] and (out / "index.html").read_text() == "<p>new templates"
+
+
 def test_the_whole_file_state_of_an_earlier_version_is_replaced(data, tmp_path):
     out = tmp_path / "site"
     build_site(config_for(data.root), tmp_path / "fresh")

@@ -59,6 +59,7 @@ class StateDB:
         self.build_key = build_key
         self.found = False  # a state file is there (trusted or not): the folder is digest's
         self.trusted = False
+        self.same_build = False
         self.state = None
         self._db = None
         self._rows = {}  # path -> (hash, inputs) or None, as checked so far
@@ -90,7 +91,10 @@ class StateDB:
             raise Distrusted("the state file was swapped while opened")
         if meta.get("version") != VERSION:
             raise Distrusted("another version")
-        if meta.get("build") == self.build_key:
+        # A page's fingerprint does not name the code, the templates or the settings: with
+        # another build key, the last build's inputs say nothing (every page is rendered).
+        self.same_build = meta.get("build") == self.build_key
+        if self.same_build and meta.get("state") == "saved":
             self.state = self._read_state()
 
     def _select(self, table, query):
@@ -135,7 +139,7 @@ class StateDB:
         if found is not None and not hmac.compare_digest(_mac(self.key, "files", path, found[0], found[1]), found[2]):
             found = None
             self.trusted = False
-        self._rows[path] = found[:2] if found else None
+        self._rows[path] = (found[0], found[1] if self.same_build else "") if found else None
         return self._rows[path]
 
     def read_all(self):
@@ -149,14 +153,14 @@ class StateDB:
             for path, digest, inputs, tag in self._db.execute("SELECT path, hash, inputs, mac FROM files"):
                 if not hmac.compare_digest(mac(key, "files", path, digest, inputs), tag):
                     raise Distrusted("a file row does not match")
-                rows[path] = (digest, inputs)
+                rows[path] = (digest, inputs if self.same_build else "")
         except (Distrusted, sqlite3.DatabaseError):
             self.trusted, rows = False, {}
         self._rows, self._complete = rows, True
 
     def paths(self, fingerprinted=False):
         """Every path of the last build (or those it fingerprinted), unchecked: nothing is deleted by it"""
-        if not self.trusted:
+        if not self.trusted or (fingerprinted and not self.same_build):
             return set()
         if self._paths is None:
             if self._complete:
@@ -235,7 +239,7 @@ class StateDB:
                 db.execute("BEGIN")
                 for statement in _SCHEMA:
                     db.execute(statement)
-                meta = {"version": VERSION, "build": self.build_key if state is not None else ""}
+                meta = {"version": VERSION, "build": self.build_key, "state": "saved" if state is not None else ""}
                 db.executemany(
                     "INSERT INTO meta VALUES (?, ?, ?)", [(k, v, mac(key, "meta", k, v)) for k, v in meta.items()]
                 )
