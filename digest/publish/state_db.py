@@ -279,7 +279,7 @@ class StateDB:
 def _mac(key, table, name, *values):
     """The keyed BLAKE2 of one row: its table, its key (length first: no two rows read alike) and values"""
     text = "\0".join((table, str(len(name)), name, *values))
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16, key=key).digest()
+    return hashlib.blake2b(text.encode(), digest_size=16, key=key).digest()
 
 
 def _state_rows(state, only=None):
