@@ -6,7 +6,6 @@ pages and feeds. Everything here is a value or a pure function of values.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 import unicodedata
@@ -106,7 +105,7 @@ class Archive:
 
 @dataclass(frozen=True)
 class BuildState:
-    """What the last build remembers of its archive, saved in its manifest
+    """What the last build remembers of its archive, saved in its build state (publish/state_db.py)
 
     Every day is keyed by the chained fingerprint of its inputs, so a day whose key is
     unchanged is known to have the same digest, papers seen and counts as last time.
@@ -117,25 +116,6 @@ class BuildState:
     topics: dict  # casefolded keyword -> (slug, name) of its topic
     periods: dict = field(default_factory=dict)  # "week/2026-W01" or "month/2026-01" -> its number of pages
     topic_pages: dict = field(default_factory=dict)  # a topic page's path -> its layout (see Archive)
-
-    @classmethod
-    def from_json(cls, data):
-        """The state saved by the last build; ValueError when it is not well-formed"""
-        try:
-            days = {
-                dt.date.fromisoformat(day): (key, tuple(seen), DayCount(int(new), int(trending)))
-                for day, (key, seen, new, trending) in data["days"].items()
-            }
-            papers = data["papers"]
-            # Checked, not rebuilt: Known tuples are made from these lists when papers are.
-            if not all(type(v) is list and len(v) == 2 and type(v[1]) is list for v in papers.values()):
-                raise ValueError("papers")
-            topics = {folded: (slug, name) for folded, (slug, name) in data["topics"].items()}
-            periods = {name: int(count) for name, count in data.get("periods", {}).items()}
-            topic_pages = {str(path): str(layout) for path, layout in data.get("topic_pages", {}).items()}
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise ValueError(f"damaged build state ({e})") from None
-        return cls(days=days, papers=papers, topics=topics, periods=periods, topic_pages=topic_pages)
 
     @classmethod
     def of(cls, archive, periods=None, topic_pages=None):
@@ -152,18 +132,6 @@ class BuildState:
             periods=periods or {},
             topic_pages=topic_pages or {},
         )
-
-    def to_json(self):
-        return {
-            "days": {
-                day.isoformat(): [key, list(seen), count.new, count.trending]
-                for day, (key, seen, count) in self.days.items()
-            },
-            "papers": self.papers,  # Known tuples: _json_default writes them as lists
-            "topics": {folded: list(v) for folded, v in self.topics.items()},
-            "periods": self.periods,
-            "topic_pages": self.topic_pages,
-        }
 
 
 _UNSAFE = re.compile(r"[^a-z0-9]+")

@@ -123,7 +123,7 @@ def _day_keys(days, files_by_day, history, config):
     for day in days:
         for path in files_by_day[day]:
             rel = f"{path.parent.name}/{path.name}"
-            # Content, not mtimes: two builds of the same data write the same manifest too.
+            # Content, not mtimes: two builds of the same data write the same state too.
             chain.update(f"{rel}:{history.hashes[rel]};".encode())
         keys[day] = chain.hexdigest()
     return keys

@@ -59,10 +59,10 @@ def test_the_demos_latest_edition_shows_real_trending_and_a_late_paper(tmp_path)
 def test_demo_twice_gives_byte_identical_output(tmp_path):
     for name in ("a", "b"):
         assert digest("demo", "--out", name, cwd=tmp_path).returncode == 0
-    # The build manifest is state, not output: its checksum is keyed with a secret each data
-    # folder makes for itself (so a forged manifest is never trusted), so it differs by design.
+    # The build state is state, not output: its rows' MACs are keyed with a secret each data
+    # folder makes for itself (so a forged row is never trusted), so it differs by design.
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*")
-                   if p.is_file() and ".cache" not in p.parts and p.name != ".digest-build.json")
+                   if p.is_file() and ".cache" not in p.parts and p.name != ".digest-build.sqlite")
     # 15 snapshots and data/.gitignore, 8 days of Markdown and JSON, the latest day's email
     # (.eml and .html), the site.
     assert len([f for f in files if f.parts[0] != "site"]) == 15 + 1 + 8 * 2 + 2

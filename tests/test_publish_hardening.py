@@ -3,18 +3,19 @@ build, damaged stored files skipped with a warning, OS errors as one-line SiteEr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import orjson
 import pytest
 from conftest import ROOT, hf_files, tree_hash
 from test_run import cert, servers  # noqa: F401 (fixtures)
@@ -23,11 +24,12 @@ from test_site import same_files
 from digest.config import Config, SiteSettings
 from digest.errors import FileSystemError, SiteError
 from digest.pipeline import import_files
-from digest.publish import writer as writer_module
+from digest.publish import state_db as state_module
 from digest.publish.site import build_site
+from digest.publish.state_db import JOURNAL, STATE
+from digest.publish.writer import OLD_MANIFEST
 from digest.store import Store
 
-MANIFEST = ".digest-build.json"
 MARKER = ".digest-building"
 
 
@@ -57,40 +59,214 @@ def outside_folder(tmp_path):
     return victim
 
 
-# --- the manifest --------------------------------------------------------------------
+# --- the build state ------------------------------------------------------------------
 
 
-def unkeyed(body):
-    """The checksum line today's code wrote: a plain BLAKE2 anyone can recompute"""
-    return body + b"blake2b " + hashlib.blake2b(body, digest_size=16).hexdigest().encode() + b"\n"
+def state_db(out):
+    """The site's build state, opened for a test to read or edit (closed by the caller)"""
+    return contextlib.closing(sqlite3.connect(out / STATE, isolation_level=None))
 
 
-def manifest_body(out):
-    raw = (out / MANIFEST).read_bytes()
-    return orjson.loads(raw.rstrip(b"\n").rpartition(b"\n")[0] + b"\n")
+def real_key(data):
+    return (data.root / ".cache" / "build-key").read_bytes()[:64]
 
 
 @pytest.mark.parametrize("sign", ["unkeyed", "keyed with the data folder's key"])
-def test_a_manifest_listing_paths_outside_deletes_nothing_outside(data, tmp_path, sign):
+def test_a_state_listing_paths_outside_deletes_nothing_outside(data, tmp_path, sign):
     victim = outside_folder(tmp_path)
     out = tmp_path / "site"
     build_site(config_for(data.root), out)
     before = tree_hash(victim)
-    manifest = manifest_body(out)
-    for path in ("../outside/victim", "../outside/index.html", str(victim / "victim"), "day/../../outside/victim"):
-        manifest["files"][path] = "0" * 32
-    body = orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
-    if sign == "unkeyed":
-        raw = unkeyed(body)
-    else:
-        # Even a manifest signed with the real key is checked path by path before any delete.
-        key = (data.root / ".cache" / "build-key").read_bytes()
-        raw = body + writer_module._checksum(body, key)
-    (out / MANIFEST).write_bytes(raw)
+    forged = ("../outside/victim", "../outside/index.html", str(victim / "victim"), "day/../../outside/victim")
+    with state_db(out) as db:
+        for path in forged:
+            digest, inputs = "0" * 32, ""
+            if sign == "unkeyed":
+                mac = hashlib.blake2b(f"files\0{len(path)}\0{path}\0{digest}\0{inputs}".encode(), digest_size=16).digest()
+            else:
+                # Even a row signed with the real key is checked path by path before any delete.
+                mac = state_module._mac(real_key(data), "files", path, digest, inputs)
+            db.execute("INSERT INTO files VALUES (?, ?, ?, ?)", (path, digest, inputs, mac))
     result = build_site(config_for(data.root), out)
-    assert result.removed == () and not result.updated  # not trusted: a full build, no deletion
+    assert result.removed == ()  # not trusted: nothing deleted
     assert tree_hash(victim) == before and (victim / "victim").read_text() == "keep me\n"
+    with state_db(out) as db:  # the state that build wrote holds none of them
+        assert not db.execute("SELECT path FROM files WHERE path LIKE '%outside%'").fetchall()
+    assert not build_site(config_for(data.root), out).updated  # a state that was not trusted: built again
     build_site(config_for(data.root), tmp_path / "fresh")
+    assert same_files(out, tmp_path / "fresh")
+
+
+def edit_row(db, data, edit):
+    """Change the saved state the way an attacker without the key could"""
+    if edit == "a paper's value":
+        db.execute("UPDATE papers SET value = replace(value, 'a', 'b') WHERE key = (SELECT min(key) FROM papers)")
+    elif edit == "the build key":
+        db.execute("UPDATE meta SET value = 'x' || value WHERE key = 'build'")
+    elif edit == "a day's key":
+        db.execute("UPDATE days SET value = '[\"0\"' || substr(value, instr(value, ',')) WHERE key = "
+                   "(SELECT max(key) FROM days)")
+    elif edit == "a row moved to another table":
+        # Same columns and a value the other table could hold ("3" as a layout), its own valid
+        # MAC: but that MAC names the table it was made for.
+        db.execute("INSERT INTO topic_pages SELECT * FROM periods LIMIT 1")
+    elif edit == "a row of another data folder":
+        key = os.urandom(32).hex().encode()
+        name, value = db.execute("SELECT key, value FROM papers ORDER BY key LIMIT 1").fetchone()
+        value = value.replace("a", "b", 1)
+        db.execute("UPDATE papers SET value = ?, mac = ? WHERE key = ?",
+                   (value, state_module._mac(key, "papers", name, value), name))
+
+
+@pytest.mark.parametrize("edit", ["a paper's value", "the build key", "a day's key", "a row moved to another table",
+                                  "a row of another data folder"])
+def test_an_edited_state_row_is_not_trusted(real_store, data, tmp_path, edit):
+    victim = outside_folder(tmp_path)
+    out = tmp_path / "site"
+    build_site(config_for(data.root), out)
+    add_last_day(real_store, data)
+    with state_db(out) as db:
+        edit_row(db, data, edit)
+        assert db.total_changes == 1
+    result = build_site(config_for(data.root), out)
+    assert not result.updated and result.removed == ()  # a full build that deletes nothing
+    assert sorted(p.name for p in victim.iterdir()) == ["index.html", "victim"]
+    build_site(config_for(data.root), tmp_path / "fresh")
+    assert same_files(out, tmp_path / "fresh")
+    assert build_site(config_for(data.root), out).updated  # the state it wrote is trusted again
+
+
+def test_an_edited_file_row_deletes_nothing(data, tmp_path):
+    """A row naming another path than the one its MAC was made for (a page someone wants gone)"""
+    out = tmp_path / "site"
+    build_site(config_for(data.root), out)
+    (out / "notes.html").write_text("mine\n")
+    with state_db(out) as db:
+        db.execute("UPDATE files SET path = 'notes.html' WHERE path = 'robots.txt'")
+    result = build_site(config_for(data.root), out)
+    assert result.removed == () and (out / "notes.html").read_text() == "mine\n"
+    assert (out / "robots.txt").is_file()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "a folder"])
+def test_a_damaged_state_file_is_rebuilt(real_store, data, tmp_path, damage):
+    out = tmp_path / "site"
+    build_site(config_for(data.root), out)
+    add_last_day(real_store, data)
+    state = out / STATE
+    if damage == "truncated":
+        state.write_bytes(state.read_bytes()[:3000])
+    elif damage == "garbage":
+        state.write_bytes(os.urandom(8192))
+    elif damage == "empty":
+        state.write_bytes(b"")
+    else:
+        state.unlink()
+        state.mkdir()
+    if damage == "a folder":
+        with pytest.raises(FileSystemError, match="Is a directory"):
+            build_site(config_for(data.root), out)
+        return
+    result = build_site(config_for(data.root), out)
+    assert not result.updated and result.removed == ()
+    build_site(config_for(data.root), tmp_path / "fresh")
+    assert same_files(out, tmp_path / "fresh")
+    assert build_site(config_for(data.root), out).updated
+
+
+@pytest.mark.parametrize("name", [STATE, JOURNAL])
+def test_a_symlink_at_the_state_file_is_refused(data, tmp_path, name):
+    victim = outside_folder(tmp_path)
+    out = tmp_path / "site"
+    build_site(config_for(data.root), out)
+    if name == STATE:
+        shutil.copy(out / STATE, victim / "victim")
+        (out / STATE).unlink()
+    (out / name).symlink_to(victim / "victim")
+    before = tree_hash(victim)
+    with pytest.raises(SiteError) as error:
+        build_site(config_for(data.root), out)
+    assert "symlink" in str(error.value) and str(out / name) in str(error.value)
+    assert tree_hash(victim) == before
+
+
+def rows(path):
+    """Every row of every table of a state file, as (table, key, mac)"""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {(table, *row) for table in tables
+                for row in db.execute(f"SELECT {'path' if table == 'files' else 'key'}, mac FROM {table}")}
+
+
+def test_an_update_writes_only_the_rows_that_changed(real_store, data, tmp_path):
+    out = tmp_path / "site"
+    first = build_site(config_for(data.root), out)
+    assert {p.name for p in out.iterdir() if p.name.startswith(".")} == {STATE}  # a full build leaves no journal
+    shutil.copy(out / STATE, tmp_path / "before.sqlite")
+    add_last_day(real_store, data)
+    result = build_site(config_for(data.root), out)
+    assert result.updated
+    before, after = rows(tmp_path / "before.sqlite"), rows(out / STATE)
+    changed = before ^ after
+    files = {key for table, key, _ in changed if table == "files"}
+    # Only the rows of pages written, removed or made from other inputs (their bytes the same).
+    assert set(result.written) | set(result.removed) <= files
+    assert len(files) < first.files / 4 and len(changed) < len(after) / 4
+    days = {key for table, key, _ in changed if table == "days"}
+    assert days == {"2026-08-21"}  # the new day; every older day's row is the last build's
+    assert {p.name for p in out.iterdir() if p.name.startswith(".")} == {STATE}  # no journal, no marker
+
+
+def test_an_update_stopped_before_its_commit_leaves_the_last_state(real_store, data, tmp_path):
+    """The writer of a build killed after some writes: the marker, new bytes, the state as it was"""
+    from digest.publish.site import build_key
+    from digest.publish.writer import SiteWriter, manifest_key
+    from digest.render.pages import _site_info
+
+    config = config_for(data.root)
+    out = tmp_path / "site"
+    build_site(config, out)
+    committed = rows(out / STATE)
+    add_last_day(real_store, data)
+    stopped = SiteWriter(out, build_key(config, _site_info(config, None)), manifest_key(data.root))
+    stopped.write("index.html", "<!doctype html><p>half an update")
+    stopped.write("day/2026-08-21.html", "<!doctype html><p>a new day")
+    stopped.close()
+    assert (out / MARKER).exists() and rows(out / STATE) == committed
+    result = build_site(config, out)
+    assert result.updated and "index.html" in result.written and not (out / MARKER).exists()
+    build_site(config, tmp_path / "fresh")
+    assert same_files(out, tmp_path / "fresh")
+
+
+def test_with_another_build_key_every_page_is_rendered_again(tmp_path):
+    """A fingerprint does not name the code or the templates: the last build's inputs are dropped"""
+    from digest.archive import BuildState
+    from digest.publish.writer import SiteWriter
+
+    out, key, empty = tmp_path / "site", os.urandom(32).hex().encode(), BuildState(days={}, papers={}, topics={})
+    first = SiteWriter(out, "code 1", key)
+    assert not first.unchanged("index.html", "the same inputs")
+    first.write("index.html", "<p>old templates")
+    first.finish(empty)
+    again = SiteWriter(out, "code 1", key)
+    assert again.state == empty and again.unchanged("index.html", "the same inputs")
+    again.close()
+    other = SiteWriter(out, "code 2", key)
+    assert other.state is None and not other.unchanged("index.html", "the same inputs")
+    other.write("index.html", "<p>new templates")
+    assert other.finish() == [] and (out / "index.html").read_text() == "<p>new templates"
+
+
+def test_the_whole_file_state_of_an_earlier_version_is_replaced(data, tmp_path):
+    out = tmp_path / "site"
+    build_site(config_for(data.root), tmp_path / "fresh")
+    shutil.copytree(tmp_path / "fresh", out)
+    (out / STATE).unlink()
+    (out / OLD_MANIFEST).write_bytes(b'{"version": 3, "files": {"../outside": "0"}}\nblake2b-keyed 00\n')
+    result = build_site(config_for(data.root), out)  # an upgraded site: not refused, not trusted
+    assert not result.updated and result.removed == ()
+    assert not (out / OLD_MANIFEST).exists() and (out / STATE).is_file()
     assert same_files(out, tmp_path / "fresh")
 
 
@@ -135,7 +311,7 @@ def test_a_symlink_at_a_temp_name_is_not_followed(real_store, data, tmp_path):
     out = tmp_path / "site"
     build_site(config_for(data.root), out)
     add_last_day(real_store, data)
-    for name in (".index.html.tmp", "day/.2026-08-21.html.tmp", f".{MANIFEST}.tmp"):
+    for name in (".index.html.tmp", "day/.2026-08-21.html.tmp", f".{STATE}.tmp"):
         (out / name).symlink_to(victim / "victim")
     before = tree_hash(victim)
     result = build_site(config_for(data.root), out)
@@ -156,7 +332,7 @@ def test_a_first_build_killed_mid_way_is_completed_by_the_next(real_store, tmp_p
                               "--out", str(out), "--no-search"], env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    # Kill it once it has written some pages but not all of them (no manifest yet).
+    # Kill it once it has written some pages but not all of them (no state yet).
     while time.monotonic() < deadline and child.poll() is None:
         if (out / "paper").is_dir() and len(os.listdir(out / "paper")) >= 20:
             break
@@ -164,7 +340,7 @@ def test_a_first_build_killed_mid_way_is_completed_by_the_next(real_store, tmp_p
     assert child.poll() is None, "the build finished before it could be killed"
     child.send_signal(signal.SIGKILL)
     child.wait()
-    assert (out / MARKER).exists() and not (out / MANIFEST).exists()
+    assert (out / MARKER).exists() and not (out / STATE).exists()
     result = build_site(config_for(real_store.root), out)
     assert result.files > 0 and not (out / MARKER).exists() and not list(out.rglob("*.tmp"))
     build_site(config_for(real_store.root), tmp_path / "fresh")
@@ -175,11 +351,11 @@ def test_what_an_interrupted_write_leaves_is_taken_up_and_cleared(data, tmp_path
     out = tmp_path / "site"
     build_site(config_for(data.root), tmp_path / "fresh")
     # What the writer leaves when killed in a first build: the marker, some pages, a half
-    # temp file in a folder, a half manifest temp file.
+    # temp file in a folder, a half state temp file.
     shutil.copytree(tmp_path / "fresh" / "day", out / "day")
     (out / MARKER).touch()
     (out / "day" / ".2026-08-20.html.tmp").write_bytes(b"<!doctype html><p>half")
-    (out / f".{MANIFEST}.k2j4h5.tmp").write_bytes(b"{")
+    (out / f".{STATE}.k2j4h5.tmp").write_bytes(b"{")
     build_site(config_for(data.root), out)
     assert not list(out.rglob("*.tmp")) and not (out / MARKER).exists()
     assert same_files(out, tmp_path / "fresh")
@@ -212,7 +388,7 @@ def small_disk(tmp_path):
 def no_half_files(out, fresh):
     """Every file in `out` is whole: byte-identical to the fresh build's file of that name"""
     for path in out.rglob("*"):
-        if path.is_file() and path.name not in (MARKER, MANIFEST):
+        if path.is_file() and path.name not in (MARKER, STATE):
             rel = path.relative_to(out)
             assert path.read_bytes() == (fresh / rel).read_bytes(), rel
 

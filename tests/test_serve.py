@@ -25,6 +25,9 @@ def site(tmp_path_factory):
     (out / "passwd.html").symlink_to("/etc/passwd")
     (out / "etc").symlink_to("/etc")
     (out / ".secret").write_text("hidden")
+    (out / ".digest-build.json").write_text("hidden")  # an earlier version's state file
+    (out / ".digest-build.sqlite-journal").write_text("hidden")  # as a build stopped mid-commit leaves it
+    assert (out / ".digest-build.sqlite").is_file()
     return out
 
 
@@ -67,9 +70,10 @@ def test_missing_paths_get_the_sites_own_404_page(site, get):
     assert get("/no-such.html", method="HEAD")[0] == 404
 
 
-@pytest.mark.parametrize("path", ["/passwd.html", "/etc/passwd", "/etc/", "/.digest-build.json", "/.secret",
+@pytest.mark.parametrize("path", ["/passwd.html", "/etc/passwd", "/etc/", "/.digest-build.sqlite", "/.digest-build.sqlite-journal",
+                                  "/.digest-build.json", "/.secret",
                                   "/day/", "/../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/day/..%2f..%2f"])
-def test_no_symlink_listing_manifest_or_dot_file_is_served(site, get, path):
+def test_no_symlink_listing_build_state_or_dot_file_is_served(site, get, path):
     status, _, body = get(path)
     assert status == 404
     assert b"root:" not in body and b"hidden" not in body and b"Directory listing" not in body

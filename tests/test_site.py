@@ -1,5 +1,6 @@
 """The static site, built from the real fixtures: valid HTML, links that resolve, safe text, reproducible"""
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -311,7 +312,7 @@ def same_files(a, b):
     """Every file of two builds is byte-identical (the manifests aside: they record history)"""
     def files(root):
         return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*")
-                if p.is_file() and p.name != ".digest-build.json"}
+                if p.is_file() and not p.name.startswith(".digest-build")}
     fa, fb = files(a), files(b)
     assert sorted(fa) == sorted(fb)
     assert [name for name in fa if fa[name] != fb[name]] == []
@@ -403,12 +404,15 @@ def test_an_update_counts_the_pages_of_the_periods_it_builds_only(real_store, tm
 
 
 def _tamper(out, store):
-    """Change a paper's title in the saved state without breaking the JSON"""
-    manifest = out / ".digest-build.json"
+    """Change a paper's title in the saved state, a well-formed row whose MAC no longer matches"""
+    import sqlite3
+
     title = json.loads(store.path("hf-daily", dt.date(2026, 8, 13)).read_text())["entries"][0]["title"]
-    raw = manifest.read_bytes()
-    assert json.dumps(title).encode() in raw
-    manifest.write_bytes(raw.replace(json.dumps(title).encode(), b'"Tampered title"'))
+    with contextlib.closing(sqlite3.connect(out / ".digest-build.sqlite")) as db, db:
+        quoted = json.dumps(title)
+        changed = db.execute("UPDATE papers SET value = replace(value, ?1, '\"Tampered title\"') WHERE instr(value, ?1)",
+                             (quoted,)).rowcount
+    assert changed == 1
 
 
 @pytest.mark.parametrize("damage, updated", [("tampered", False), ("truncated", False), ("missing page", False),
@@ -419,11 +423,11 @@ def test_a_damaged_or_stale_state_is_not_trusted(real_store, tmp_path, damage, u
     out = tmp_path / "site"
     build_site(config, out, base_url=BASE_URL)
     store.save(store.load_path(files[-1]))
-    manifest = out / ".digest-build.json"
+    state = out / ".digest-build.sqlite"
     if damage == "tampered":
         _tamper(out, store)
     elif damage == "truncated":
-        manifest.write_bytes(manifest.read_bytes()[:1000])
+        state.write_bytes(state.read_bytes()[:1000])
     elif damage == "missing page":
         (out / "paper" / f"{paper_slug('2405.14906')}.html").unlink()
     elif damage == "other data":

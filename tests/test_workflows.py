@@ -360,7 +360,7 @@ def test_the_build_state_is_cached_and_keyed_by_the_code():
     cache = next(s for s in steps if s.get("uses", "").startswith("actions/cache@"))
     # restored before `digest run` builds, saved (post step) after it
     assert names.index(cache["name"]) < names.index("digest run")
-    # the site and the data folder's cache, whose key the restored manifest is checked with
+    # the site and the data folder's cache, whose key the restored state's rows are checked with
     assert cache["with"]["path"].split() == ["site", "data/.cache"]
     code = "hashFiles('digest/**', 'templates/**', 'pyproject.toml')"
     key, restore = cache["with"]["key"], cache["with"]["restore-keys"].strip().splitlines()

@@ -1,1 +1,1 @@
-"""Every write of outputs: the site (writer, manifest, search), its local server, and the email (subscribers, outbox, ledger, SMTP)"""
+"""Every write of outputs: the site (writer, build state, search), its local server, and the email (subscribers, outbox, ledger, SMTP)"""

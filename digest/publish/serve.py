@@ -2,7 +2,7 @@
 
 Only regular files inside the site are served: every folder on the way is opened with
 O_NOFOLLOW, so a symlink never leads out of it; folders are not listed; the build's own
-files (the manifest, anything whose name starts with a dot) are not served; a path that
+files (the build state, anything whose name starts with a dot) are not served; a path that
 is not there gets the site's 404 page with status 404; a request that cannot name a file
 (a NUL byte, bad percent-encoding, an overlong path) gets 400. No request prints a traceback.
 """
@@ -138,7 +138,7 @@ def _request_parts(raw):
         raise _NotServed(400)
     parts = [part for part in path.split("/") if part]
     if any(part.startswith(".") for part in parts):
-        raise _NotServed(404)  # '..', the manifest, temp files: never served
+        raise _NotServed(404)  # '..', the build state, temp files: never served
     if path.endswith("/"):
         parts.append("index.html")
     return parts or ["index.html"]

@@ -66,7 +66,7 @@ def build_site(config, out, *, base_url=None, search=None, history=None, digests
     history, digests: what the caller computed already (the daily run), passed on to
     incremental.collect_archive so that it is not computed again.
     """
-    # A build holds what it reads to the end (history, manifest, archive, page contexts) and
+    # A build holds what it reads to the end (history, build state, archive, page contexts) and
     # makes few reference cycles; the cyclic collector's passes over those objects were a
     # third of an update's time (and half of reading the archive), for nothing to collect.
     # Peak memory of a full 40,000-page build: 469 MB without the collector, 459 MB with it.
@@ -131,7 +131,7 @@ def _build_site(config, out, base_url, search, history, digests):
     return BuildResult(
         out=out,
         pages=len(paths),
-        files=len(writer.hashes),
+        files=writer.files,
         written=tuple(sorted(written)),
         removed=tuple(removed),
         days=len(archive.days),

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import hmac
 import multiprocessing
 import os
 import re
 import stat
 from pathlib import Path
 
-import orjson
-
-from digest.archive import BuildState
 from digest.errors import FileSystemError, SiteError
+from digest.publish.state_db import STATE, StateDB
 from digest.render import make_env
 
-MANIFEST = ".digest-build.json"
-MANIFEST_VERSION = 3
+OLD_MANIFEST = ".digest-build.json"  # the whole-file state of earlier versions: removed by the next build
 # Present from a build's first write to its last: a folder holding it was being built by
 # digest when the build stopped (a kill, a full disk), so the next build takes it up.
 MARKER = ".digest-building"
@@ -41,55 +37,39 @@ def inside_site(path):
 class SiteWriter:
     """Writes one build into `out`: each path once, and only when its bytes changed
 
-    The manifest of the last build (path -> BLAKE2 of the bytes) makes an unchanged file
-    cost a hash, not a write. The site is derived and rebuilt at will, so files are written
-    whole (temp file + rename) without an fsync each; the manifest is written last, fsynced.
+    The state of the last build (path -> BLAKE2 of the bytes, in `state_db`) makes an
+    unchanged file cost a hash, not a write. The site is derived and rebuilt at will, so
+    files are written whole (temp file + rename) without an fsync each; the state is
+    committed last, synced.
 
     Nothing is written or deleted outside `out`: every folder below it is opened with
     O_NOFOLLOW and files are made relative to that folder's descriptor (openat), so a
-    symlink planted at a page, a temp name or a folder is refused, not followed. The
-    manifest's checksum is keyed (`key`, kept in the data folder, never in the site), so a
-    manifest someone edited is not trusted: that build rebuilds everything and deletes nothing.
+    symlink planted at a page, a temp name or a folder is refused, not followed. Every row
+    of the state carries a keyed MAC (`key`, kept in the data folder, never in the site), so
+    a state someone edited is not trusted: that build rebuilds what it reads of it and
+    deletes nothing.
     """
 
     def __init__(self, out, build_key="", key=b""):
         self.out = Path(out)
         self.build_key = build_key
         self.key = key
-        self.interrupted = False  # the last build in `out` stopped before it finished
+        self.interrupted = _lexists(self.out / MARKER)  # the last build in `out` stopped before it finished
         self._dirs = {}  # site folder -> descriptor of it, opened without following symlinks
-        self.old, self.old_inputs, self.state = self._read_manifest()
-        self.hashes = {}
+        self.db = StateDB(self.out, key, build_key)
+        if not self.db.found and not self.interrupted and not _lexists(self.out / OLD_MANIFEST):
+            if self.out.is_dir() and any(self.out.iterdir()):
+                raise SiteError(f"{self.out} is not empty and was not built by digest: choose an empty or new folder")
+        self.state = self.db.state
+        self.hashes = {}  # path -> BLAKE2 of its bytes, for the paths this build made or checked
         self.inputs = {}
+        self.carried = set()  # paths kept from the last build as they are
         self.written = []
 
-    def _read_manifest(self):
-        """(files, inputs, BuildState or None) of the last build; nothing of a damaged manifest"""
-        self.interrupted = _lexists(self.out / MARKER)
-        try:
-            fd = os.open(self.out / MANIFEST, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except FileNotFoundError:
-            fd = None
-        except OSError:
-            return {}, {}, None  # a symlink or unreadable: not trusted, replaced at the end
-        if fd is not None:
-            try:
-                with os.fdopen(fd, "rb") as f:
-                    data = orjson.loads(_checked(f.read(), self.key))
-                if data.get("version") == MANIFEST_VERSION and _valid_files(data.get("files")):
-                    same_code = data.get("build") == self.build_key and isinstance(data.get("inputs"), dict)
-                    if not same_code:
-                        return data["files"], {}, None
-                    return data["files"], data["inputs"], _read_state(data.get("archive"))
-            except (OSError, ValueError, AttributeError):
-                pass
-            # Damaged, edited or from another data folder: build everything, delete nothing.
-            return {}, {}, None
-        if self.interrupted:
-            return {}, {}, None  # a first build that stopped: this one completes it
-        if self.out.is_dir() and any(self.out.iterdir()):
-            raise SiteError(f"{self.out} is not empty and was not built by digest: choose an empty or new folder")
-        return {}, {}, None
+    @property
+    def files(self):
+        """How many files this build's site has (made, checked or kept)"""
+        return len(self.hashes) + len(self.carried - self.hashes.keys())
 
     def begin(self):
         """Mark `out` as being built (before the first write); clear the temp files of a stopped build"""
@@ -138,21 +118,21 @@ class SiteWriter:
         """True when the last build wrote `path` from the same inputs (so it need not be rendered)"""
         key = hashlib.blake2b(fingerprint.encode("utf-8"), digest_size=16).hexdigest()
         self.inputs[path] = key
-        if self.old_inputs.get(path) == key and path in self.old and (self.out / path).exists():
-            self.hashes[path] = self.old[path]
+        old = self.db.row(path)
+        if old is not None and old[1] == key and (self.out / path).exists():
+            self.hashes[path] = old[0]
             return True
         return False
 
     def carry(self, paths):
         """Keep what the last build wrote at `paths` from inputs it fingerprinted; False (and keep
-        nothing) when one of them is not there as the manifest says"""
+        nothing) when one of them is not there as the state says"""
         paths = set(paths)
         present = _files_in(self.out, {path.rpartition("/")[0] for path in paths})
-        if paths - present or paths - self.old_inputs.keys() or paths - self.old.keys():
+        if paths - present or paths - self.db.paths(fingerprinted=True):
             return False
-        old, old_inputs = self.old, self.old_inputs
-        self.hashes.update({path: old[path] for path in paths})
-        self.inputs.update({path: old_inputs[path] for path in paths})
+        # Their rows stay as they are: nothing is read of them, nothing is written.
+        self.carried |= paths
         return True
 
     def write(self, path, data):
@@ -160,7 +140,8 @@ class SiteWriter:
         payload = data.encode("utf-8") if isinstance(data, str) else data
         digest = hashlib.blake2b(payload, digest_size=16).hexdigest()
         self.hashes[path] = digest
-        if self.old.get(path) == digest:
+        old = self.db.row(path)
+        if old is not None and old[0] == digest:
             # The last build wrote these bytes here: keep the file if it is still a file (a
             # fresh build has no last build, and asks the file system nothing before writing).
             try:
@@ -176,10 +157,18 @@ class SiteWriter:
             raise _refused(self.out / path, e) from None
         self.written.append(path)
 
+    def prepare_fork(self):
+        """Read every row of the last build's state the workers may ask for (before forking them)"""
+        self.db.read_all()
+
     def finish(self, state=None):
         """Remove what the last build wrote and this one did not; record this build and its state"""
         self.begin()
-        removed = sorted(set(self.old) - set(self.hashes))
+        removed = sorted(self.db.paths() - self.hashes.keys() - self.carried)
+        # Only a path whose row matches its MAC and which is inside the site is deleted; one that
+        # is not means the state is not trusted: nothing is deleted.
+        if not all(inside_site(path) and self.db.row(path) is not None for path in removed):
+            self.db.trusted, removed = False, []
         for path in removed:
             folder, _, name = path.rpartition("/")
             fd = self._dir(folder, create=False)
@@ -190,24 +179,16 @@ class SiteWriter:
                 pass
             except OSError as e:
                 raise _refused(self.out / path, e) from None
-        # One file for the outputs and the state they were built from: they cannot disagree.
-        payload = orjson.dumps(
-            {
-                "version": MANIFEST_VERSION,
-                "build": self.build_key,
-                "files": self.hashes,
-                "inputs": self.inputs,
-                "archive": state.to_json() if state else None,
-            },
-            option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE,
-            default=_json_default,
-        )
         root = self._dirs[""]
         try:
-            _write_in(root, MANIFEST, payload + _checksum(payload, self.key), sync=True)
+            self.db.save(root, self.hashes, self.inputs, removed, state)
+            try:
+                os.unlink(OLD_MANIFEST, dir_fd=root)  # the state of the digest before this one
+            except FileNotFoundError:
+                pass
             os.unlink(MARKER, dir_fd=root)
         except OSError as e:
-            raise _refused(self.out / MANIFEST, e) from None
+            raise _refused(self.out / STATE, e) from None
         self.close()
         return removed
 
@@ -217,6 +198,7 @@ class SiteWriter:
             raise SiteError(f"refusing to write through a symlink: {self.out / folder}")
 
     def close(self):
+        self.db.close()
         for fd in self._dirs.values():
             os.close(fd)
         self._dirs = {}
@@ -282,20 +264,13 @@ def _lexists(path):
     return True
 
 
-def _valid_files(files):
-    """True when every path of a manifest's file table is inside the site (before any delete trusts it)"""
-    return isinstance(files, dict) and all(
-        isinstance(path, str) and inside_site(path) and isinstance(h, str) for path, h in files.items()
-    )
-
-
 def manifest_key(data_dir):
-    """The secret that keys the manifest's checksum, made (0600) in <data-dir>/.cache on first use
+    """The secret that keys the build state's MACs, made (0600) in <data-dir>/.cache on first use
 
     It lives beside the data, outside the site: whoever can edit a built site (a shared
-    folder, a deployed artifact) cannot make a manifest the next build trusts, and so cannot
+    folder, a deployed artifact) cannot make a state row the next build trusts, and so cannot
     make it delete anything. Without a data folder to keep it in, the key is this build's
-    own: the next build trusts no manifest and rebuilds everything (deleting nothing).
+    own: the next build trusts no state and rebuilds everything (deleting nothing).
     """
     root = Path(data_dir)
     if not root.is_dir():
@@ -326,42 +301,6 @@ def manifest_key(data_dir):
             os.close(folder)
     except OSError:
         return os.urandom(32)
-
-
-def _checksum(payload, key=b""):
-    """The manifest's last line: a keyed hash of the rest, so a damaged or edited manifest is never trusted"""
-    mac = hashlib.blake2b(payload, digest_size=16, key=key[:64]).hexdigest()
-    return b"blake2b-keyed " + mac.encode() + b"\n"
-
-
-def _checked(raw, key=b""):
-    """The manifest without its checksum line; ValueError when the checksum does not match"""
-    end = len(raw)
-    while end and raw[end - 1] == ord("\n"):
-        end -= 1
-    cut = raw.rfind(b"\n", 0, end) + 1
-    # A view, not a copy: the manifest of a big site is tens of megabytes.
-    body = memoryview(raw)[:cut]
-    if not cut or not hmac.compare_digest(_checksum(body, key), raw[cut:end] + b"\n"):
-        raise ValueError("manifest checksum does not match")
-    return body
-
-
-def _json_default(value):
-    """orjson writes plain tuples; NamedTuples (Known, DayCount) as the lists they are"""
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
-def _read_state(data):
-    """The BuildState saved in a manifest, or None when there is none or it is damaged"""
-    if not isinstance(data, dict):
-        return None
-    try:
-        return BuildState.from_json(data)
-    except ValueError:
-        return None
 
 
 def _files_in(out, folders):
@@ -427,6 +366,7 @@ def render_pages(pages, writer):
     for name in {p.template for p in pages}:
         env.get_template(name)  # compiled once, before the fork
     writer.begin()  # before the fork: the workers share the folder descriptors
+    writer.prepare_fork()
     _JOB = (pages, writer)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
