@@ -212,6 +212,18 @@ def test_sitemap_and_robots(real_site):
     assert f"Sitemap: {BASE_URL}sitemap.xml" in (real_site / "robots.txt").read_text()
 
 
+def test_a_base_url_with_an_ampersand_is_escaped_in_the_sitemap():
+    from lxml import etree
+
+    from digest.render.pages import SiteInfo, sitemap_xml
+
+    site = SiteInfo("s", "https://example.org/a&b/", None, (), False)
+    xml = sitemap_xml([("index.html", "2026-08-21"), ("paper/2608.1.html", "2026-08-20"), ("404.html", None)], site)
+    locs = etree.fromstring(xml.encode()).xpath("//s:loc/text()", namespaces={"s": "http://www.sitemaps.org/schemas/sitemap/0.9"})
+    assert locs == ["https://example.org/a&b/", "https://example.org/a&b/paper/2608.1.html"]
+    assert "a&amp;b" in xml
+
+
 def test_hostile_text_is_harmless_everywhere(hostile_site):
     home = (hostile_site / "index.html").read_text()
     assert "No papers were published on this day" in home
