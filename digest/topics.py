@@ -143,7 +143,7 @@ def make_topics(papers, min_papers=TOPIC_MIN_PAPERS):
     # A keyword's topic is decided by the first spelling of its casefold met: the distinct
     # spellings in the order they are first met (dict.fromkeys) decide it, once each, and
     # the papers' 290,000 keywords (at 3 years) are only counted and looked up.
-    slug_of, spelled_as = {}, {}
+    slug_of, spelled_as, spellings = {}, {}, defaultdict(Counter)
     for keyword in dict.fromkeys(every):
         folded = keyword.casefold()
         slug = slug_of.get(folded)
@@ -151,9 +151,7 @@ def make_topics(papers, min_papers=TOPIC_MIN_PAPERS):
             slug = topic_key(keyword)
             slug = slug_of[folded] = expand.get(slug, slug)
         spelled_as[keyword] = slug
-    spellings = defaultdict(Counter)
-    for keyword, times in times_used.items():
-        spellings[spelled_as[keyword]][keyword] = times
+        spellings[slug][keyword] = times_used[keyword]
     members = defaultdict(list)
     slug_of_keyword = spelled_as.__getitem__
     for key, keywords in papers:

@@ -136,8 +136,8 @@ def pager(paths, number, around=PAGER_AROUND):
     the last page, and `around` pages on each side of page `number` (from 1)
 
     A gap stands for two pages or more; a single page left out is shown instead. A topic of
-    7,000 papers has 70 pages: every page linking every other made its pages' navigation
-    bigger than their list, and most of their rendering time.
+    7,000 papers has 70 pages: every page linking every other made each page's navigation
+    a list of 70 links.
     """
     count = len(paths)
     shown = sorted({1, count} | set(range(max(1, number - around), min(count, number + around) + 1)))
