@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import gc
 import hashlib
-import re
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -95,25 +93,26 @@ def _build_site(config, out, base_url, search, history, digests):
         store = Store(config.data_dir)
         warnings = []
         archive, pages, paths, layouts = _plan_build(config, store, site, writer, warnings.append, history, digests)
-        others = [
-            (f"{day}.json", functools.partial(lambda day: day_json(archive.digest_of(day)), day))
+        # A day's JSON reads its whole digest again (old days are cut): made by the render
+        # workers, in order of day, unless its day's inputs are the last build's.
+        day_files = [
+            (
+                f"{day}.json",
+                repr(archive.day_keys[day]),
+                functools.partial(lambda day: day_json(archive.digest_of(day)), day),
+            )
             for day in archive.days
             if archive.scope.wants("days", day)
         ]
-        others += [
-            (path, functools.partial(lambda d: d, data)) for path, data in feed_files(archive, site, config.site)
-        ]
+        others = [(path, functools.partial(lambda d: d, data)) for path, data in feed_files(archive, site, config.site)]
         others += [
             ("sitemap.xml", functools.partial(sitemap_xml, paths, site)),
             ("robots.txt", functools.partial(robots_txt, site)),
         ]
         static = templates_dir() / "site" / "static"
         others += [(name, (static / name).read_bytes) for name in STATIC]
-        render_pages(pages, writer)
+        render_pages(pages, writer, day_files)
         for path, make in others:
-            day = path[: -len(".json")] if re.fullmatch(r"\d{4}-\d\d-\d\d\.json", path) else None
-            if day and writer.unchanged(path, repr(archive.day_keys[dt.date.fromisoformat(day)])):
-                continue
             writer.write(path, make())
         removed = writer.finish(BuildState.of(archive, period_page_counts(paths), layouts))
     finally:

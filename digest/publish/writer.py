@@ -326,7 +326,7 @@ def plan_paths(paths):
         seen.add(path)
 
 
-def _render_into(writer, pages):
+def _render_into(writer, pages, files=()):
     env = make_env("html")
     templates = {}
     for page in pages:
@@ -335,39 +335,50 @@ def _render_into(writer, pages):
             continue
         template = templates.get(page.template) or templates.setdefault(page.template, env.get_template(page.template))
         writer.write(page.path, template.render(page=page))
+    for path, inputs, make in files:
+        if inputs is not None and writer.unchanged(path, inputs):
+            continue
+        writer.write(path, make())
 
 
-_JOB = None  # (pages, writer) for forked workers: inherited, never pickled
+_JOB = None  # (pages, files, writer) for forked workers: inherited, never pickled
 
 
 def _render_share(index, workers):
-    pages, parent = _JOB
+    pages, files, parent = _JOB
     writer = SiteWriter.__new__(SiteWriter)
     writer.__dict__.update(parent.__dict__)
     # The folder descriptors are the parent's (inherited through fork): shared, not closed here.
     writer._dirs = dict(parent._dirs)
     writer.hashes, writer.inputs, writer.written = {}, {}, []
-    _render_into(writer, pages[index::workers])
+    # Pages are dealt in turn; files in one run each, in their order (each day's JSON reads
+    # its day and the day before: in a run, the day before is the one just read).
+    run = -(-len(files) // workers)
+    _render_into(writer, pages[index::workers], files[index * run : (index + 1) * run])
     return writer.hashes, writer.inputs, writer.written
 
 
-def render_pages(pages, writer):
-    """Render and write every page; on a big site, in one forked worker per core
+def render_pages(pages, writer, files=()):
+    """Render and write every page, and make and write every file; on a big site, in one
+    forked worker per core
+
+    files: (path, inputs or None, a function that makes its bytes), like pages that are not
+    templates (a day's JSON); inputs as a page's fingerprint.
 
     Workers inherit the page contexts through fork (nothing is pickled but the hashes they
-    send back), render every n-th page and write it themselves.
+    send back), render every n-th page and one run of the files, and write them themselves.
     """
     global _JOB
     workers = min(os.cpu_count() or 1, 4)
     if len(pages) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        _render_into(writer, pages)
+        _render_into(writer, pages, files)
         return
     env = make_env("html")
     for name in {p.template for p in pages}:
         env.get_template(name)  # compiled once, before the fork
     writer.begin()  # before the fork: the workers share the folder descriptors
     writer.prepare_fork()
-    _JOB = (pages, writer)
+    _JOB = (pages, list(files), writer)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             for hashes, inputs, written in pool.starmap(_render_share, [(i, workers) for i in range(workers)]):
