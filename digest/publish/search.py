@@ -12,7 +12,9 @@ new papers and those of the papers it saw again: a few hundred pages, whatever t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import importlib
 import importlib.metadata
 import os
 import shutil
@@ -35,14 +37,19 @@ UI_FILES = ("pagefind-ui.js", "pagefind-ui.css")
 _MODULES = ("pagefind_bin_extended", "pagefind_bin")
 
 
+@functools.cache
 def pagefind_command():
-    """The pagefind binary shipped in its PyPI wheel (run as a module: no download at run time)"""
+    """The pagefind binary shipped in its PyPI wheel (no download at run time), run directly:
+    its module's own `python -m` start-up would cost a Python interpreter per shard"""
     for module in _MODULES:
         try:
-            __import__(module)
+            found = importlib.import_module(module)
         except ImportError:
             continue
-        return [sys.executable, "-m", module]
+        try:
+            return [str(found.get_executable())]
+        except (AttributeError, OSError):
+            return [sys.executable, "-m", module]
     raise SiteError("search needs pagefind: pip install 'pagefind[extended]' (or build with --no-search)")
 
 
