@@ -24,7 +24,7 @@ from digest.archive import Paper
 from digest.models import Digest, Entry
 from digest.render import make_env
 from digest.render.chart import paper_chart
-from digest.render.presentation import byline, entry_links, listing_label, listing_labels, short_summary
+from digest.render.presentation import byline, entry_links, listing_label, listing_labels, short_summary, topic_rows
 from digest.topics import Topic
 
 
@@ -288,6 +288,13 @@ class TopicPage(Page):
     number: int = about("this page's place in `pages`, from 1 (1 is the newest page)")
     first: int = about("the place of this page's oldest paper among the topic's, oldest first, from 1")
     pages: tuple = about("the paths of every page of the topic, newest first")
+
+    @property
+    def rows(self):
+        """What the page shows of each paper, newest first: (page name, title, last day seen
+        as YYYY-MM-DD, that day as shown, peak upvotes as shown or None); made when the page
+        renders (a topic page lists a hundred; 2,900 pages at 3 years)"""
+        return topic_rows(self.papers)
 
 
 @dataclass(frozen=True, eq=False)

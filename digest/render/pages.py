@@ -29,7 +29,7 @@ from digest.render.contexts import (
     TopicPage,
     TopicsPage,
 )
-from digest.render.presentation import long_date, month_label, plural, week_label
+from digest.render.presentation import long_date, month_label, plural, topic_rows, week_label
 from digest.text import safe_url
 
 # Page, PaperPage, SiteInfo and Card are the contexts' own, re-exported for the callers of this module.
@@ -397,18 +397,9 @@ def _topic_pages(papers, site, topic, first_seen, touched=None, last=None, layou
             continue
         listed = tuple(papers[k] for k in reversed(on_page))
         newest = n == count
-        # A topic page shows its name, aliases, its papers' titles, last day seen and peak
-        # upvotes, and the pages' links; only the newest shows the total, which every new paper changes.
-        inputs = fingerprint_of(
-            (
-                topic.name,
-                topic.aliases,
-                total if newest else None,
-                n,
-                count,
-                [(p.slug, p.entry.title, p.last_seen, p.peak_upvotes) for p in listed],
-            )
-        )
+        # A topic page shows its name, aliases, its papers' rows (title, last day seen, peak
+        # upvotes), and the pages' links; only the newest shows the total, which every new paper changes.
+        inputs = fingerprint_of((topic.name, topic.aliases, total if newest else None, n, count, topic_rows(listed)))
         title = f"Topic: {topic.name}" + ("" if newest else f" (page {place} of {count})")
         blurb = (
             f"{plural(total, 'paper')} about {topic.name}"

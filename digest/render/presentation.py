@@ -111,6 +111,33 @@ def short_date(day):
     return f"{day.day} {day:%b %Y}"
 
 
+@functools.lru_cache(maxsize=8192)
+def _day_shown(day):
+    return day.isoformat(), short_date(day)  # a few thousand days, on a hundred thousand rows
+
+
+@functools.lru_cache(maxsize=8192)
+def _upvotes_shown(count):
+    return plural(count, "upvote")
+
+
+def topic_rows(papers):
+    """What a topic page shows of each of `papers`: (page name, title, last day seen as
+    YYYY-MM-DD, that day as shown, peak upvotes as shown or None)"""
+    rows = []
+    for paper in papers:
+        peak = paper.peak_upvotes
+        rows.append(
+            (
+                paper.slug,
+                paper.entry.title,
+                *_day_shown(paper.last_seen),
+                None if peak is None else _upvotes_shown(peak),
+            )
+        )
+    return tuple(rows)
+
+
 def week_label(name):
     """'Week 34 of 2026 (17 Aug 2026 – 23 Aug 2026)' for '2026-W34'"""
     year, week = name.split("-W")
