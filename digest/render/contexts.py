@@ -101,8 +101,9 @@ class Page:
         "the kind of page: home, day, week, month, paper, archive, topics, topic, search, 404", default="page"
     )
     sitemap: bool = about("listed in the sitemap (all but the 404 page)", default=True)
-    inputs: str | None = about(
-        "the page's inputs as a string, or None: the writer skips rendering when they match the last build's",
+    inputs: str | Callable[[], str] | None = about(
+        "the page's inputs as a string (or a function that makes it, called once, when the page is"
+        " written: in a render worker), or None: the writer skips rendering when they match the last build's",
         default=None,
     )
 
@@ -117,7 +118,7 @@ class Page:
         Pages whose inputs are cheap to name get one; the writer skips rendering a page whose
         fingerprint (with the build's code, templates and settings) matches the last build's.
         """
-        return self.inputs
+        return self.inputs() if callable(self.inputs) else self.inputs
 
     @property
     def root(self):
