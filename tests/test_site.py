@@ -320,6 +320,38 @@ def test_rebuild_after_one_more_day_rewrites_only_what_changed(real_store, tmp_p
     assert same_files(out, tmp_path / "fresh2")
 
 
+def test_render_workers_write_what_one_process_writes(real_store, tmp_path, monkeypatch):
+    """Pages dealt to forked workers, day JSON files in a run each: the same bytes as one process"""
+    import functools
+    import os
+
+    from digest.publish import writer
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: a build never forks render workers")
+    config = Config(data_dir=real_store.root)
+    monkeypatch.setattr(writer, "PARALLEL_FROM", 10**9)
+    alone = build_site(config, tmp_path / "alone", base_url=BASE_URL)
+
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    share = writer._render_share
+
+    @functools.wraps(share)
+    def recorded(index, workers):
+        (pids / str(os.getpid())).write_text(str(index))
+        return share(index, workers)
+
+    monkeypatch.setattr(writer, "_render_share", recorded)
+    monkeypatch.setattr(writer, "PARALLEL_FROM", 1)
+    forked = build_site(config, tmp_path / "forked", base_url=BASE_URL)
+    # every worker took a share (not the parent: it only waits), and each file was written once
+    assert len(list(pids.iterdir())) == min(os.cpu_count(), 4) and str(os.getpid()) not in os.listdir(pids)
+    assert sorted(forked.written) == sorted(alone.written) and len(set(forked.written)) == len(forked.written)
+    assert sum(p.endswith(".json") and p[:4].isdigit() for p in forked.written) == len(hf_files())
+    assert same_files(tmp_path / "alone", tmp_path / "forked")
+
+
 def same_files(a, b):
     """Every file of two builds is byte-identical (the manifests aside: they record history)"""
     def files(root):
