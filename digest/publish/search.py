@@ -15,7 +15,6 @@ import datetime as dt
 import functools
 import hashlib
 import importlib
-import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -54,6 +53,8 @@ def pagefind_command():
 
 
 def _pagefind_version():
+    import importlib.metadata  # here: 20 ms of every command's start-up otherwise
+
     for module in _MODULES:
         try:
             return f"{module} {importlib.metadata.version(module)}"
