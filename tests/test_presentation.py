@@ -72,7 +72,10 @@ def test_a_long_list_links_its_first_last_and_nearby_pages():
     assert numbers(5) == [1, 2, 3, 4, 5, 6, 7, None, 70]  # page 2 is shown, not a gap for one page
     assert numbers(3, count=5) == [1, 2, 3, 4, 5]
     assert numbers(1, count=1) == [1]
-    assert pager(paths, 35)[3] == (34, "p34")
+    assert pager(paths, 35)[3] == (34, "p34", "34")
+    # The last page's label is `last` when given (a topic's newest page), every other its number.
+    assert [link and link[2] for link in pager(paths, 69, last="Newest")] == ["1", None, "67", "68", "69", "Newest"]
+    assert pager(paths[:1], 1, last="Newest") == [(1, "p1", "Newest")]
 
 
 def test_a_long_topic_page_links_its_neighbours_and_ends(tmp_path):
@@ -94,19 +97,24 @@ def test_a_long_topic_page_links_its_neighbours_and_ends(tmp_path):
     longest = max((out / "topic").iterdir(), key=lambda p: len(list(p.glob("*.html"))) if p.is_dir() else 0)
     count = len(list(longest.glob("*.html"))) + 1
     assert count >= 9
-    middle = lxml.html.fromstring((longest / f"{count // 2}.html").read_bytes())
+    # Pages are numbered from the oldest, as their paths are: <slug>/7.html is page 7, and the
+    # topic's own page (the newest) is labelled "Newest".
+    place = count // 2
+    middle = lxml.html.fromstring((longest / f"{place}.html").read_bytes())
     items = middle.xpath("//nav[@class='pages']/ul/li")
     texts = [li.text_content() for li in items]
-    place = count - count // 2 + 1  # shown newest first: topic/<slug>.html is page 1
-    assert texts == ["1", "…", *map(str, range(place - 2, place + 3)), "…", str(count)]
+    assert texts == ["1", "…", *map(str, range(place - 2, place + 3)), "…", "Newest"]
     assert middle.xpath("//nav[@class='pages']//a[@rel='prev']")[0].text == str(place - 1)
     assert middle.xpath("//nav[@class='pages']//a[@rel='next']")[0].text == str(place + 1)
     assert middle.xpath("//nav[@class='pages']//span[@aria-current='page']")[0].text == str(place)
-    # Walking "next" from the topic's own page reaches every page once.
+    assert middle.xpath("//nav[@class='pages']//a[text()='Newest']/@href") == [f"../../topic/{longest.name}.html"]
+    own = lxml.html.fromstring((longest.parent / f"{longest.name}.html").read_bytes())
+    assert own.xpath("//nav[@class='pages']//span[@aria-current='page']")[0].text == "Newest"
+    # Walking "prev" (to older papers) from the topic's own page reaches every page once.
     seen, page = [], longest.parent / f"{longest.name}.html"
     while page:
         seen.append(page)
         doc = lxml.html.fromstring(page.read_bytes())
-        nxt = doc.xpath("//nav[@class='pages']//a[@rel='next']/@href")
-        page = (page.parent / nxt[0]).resolve() if nxt else None
-    assert len(seen) == count and len(set(seen)) == count
+        older = doc.xpath("//nav[@class='pages']//a[@rel='prev']/@href")
+        page = (page.parent / older[0]).resolve() if older else None
+    assert len(seen) == count and len(set(seen)) == count and seen[-1] == (longest / "1.html").resolve()

@@ -714,3 +714,44 @@ def test_a_topic_page_keeps_its_papers_when_new_ones_arrive(real_store, tmp_path
     assert build_site(config, out, base_url=BASE_URL).updated
     build_site(config, tmp_path / "fresh-edited", base_url=BASE_URL)
     assert same_files(out, tmp_path / "fresh-edited")
+
+
+def test_a_topic_that_begins_a_new_page_rewrites_only_its_last_pages(real_store, tmp_path, monkeypatch):
+    """Pages are numbered from the oldest and the newest is labelled "Newest": when an update
+    begins a topic's new page, its older pages keep their bytes (their navigation does not name
+    the page count), except those next to the end and those listing a paper seen again"""
+    import digest.render.pages
+    from digest.incremental import collect_archive
+
+    monkeypatch.setattr(digest.render.pages, "TOPIC_PAGE", 2)
+    store, files = partial_store(real_store, tmp_path / "data")
+    config = small_feeds(store.root)
+    out = tmp_path / "site"
+    build_site(config, out, base_url=BASE_URL)
+    before = collect_archive(config, store)
+    store.save(store.load_path(files[-1]))
+    after = collect_archive(config, store)
+    update = build_site(config, out, base_url=BASE_URL)
+    assert update.updated
+    checked = 0
+    for slug, topic in after.topics.items():
+        if slug not in before.topics or (topic.name, topic.aliases) != (before.topics[slug].name, before.topics[slug].aliases):
+            continue
+        old_count, count = -(-len(before.topics[slug].keys) // 2), -(-len(topic.keys) // 2)
+        if count <= old_count or old_count < 6:
+            continue
+        checked += 1
+        written = {int(p.rsplit("/", 1)[1].removesuffix(".html")) for p in update.written
+                   if p.startswith(f"topic/{slug}/")}
+        order = sorted(topic.keys, key=lambda k: (after.papers[k].first_seen, k))
+        moved = {n for n in range(1, count) for k in order[(n - 1) * 2 : n * 2]
+                 if k in before.papers and after.papers[k].observations != before.papers[k].observations}
+        # The page that was the newest moves to its number; the navigation of the pages near
+        # the end changes (two links each side, and a gap of one page is shown as that page);
+        # no other page changes unless its papers did.
+        assert old_count in written
+        assert written <= moved | set(range(old_count - 4, count)), (slug, sorted(written), sorted(moved))
+        assert len(written) < old_count - 1
+    assert checked
+    build_site(config, tmp_path / "fresh", base_url=BASE_URL)
+    assert same_files(out, tmp_path / "fresh")

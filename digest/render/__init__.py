@@ -62,6 +62,5 @@ def make_env(kind):
         long_date=text_filters.long_date,
         short_date=text_filters.short_date,
         plural=text_filters.plural,
-        pager=text_filters.pager,
     )
     return env

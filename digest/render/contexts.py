@@ -24,7 +24,15 @@ from digest.archive import Paper
 from digest.models import Digest, Entry
 from digest.render import make_env
 from digest.render.chart import paper_chart
-from digest.render.presentation import byline, entry_links, listing_label, listing_labels, short_summary, topic_rows
+from digest.render.presentation import (
+    byline,
+    entry_links,
+    listing_label,
+    listing_labels,
+    pager,
+    short_summary,
+    topic_rows,
+)
 from digest.topics import Topic
 
 
@@ -213,6 +221,11 @@ class RollupPage(Page):
     first: int = about("the place of this page's first paper in the compact list, from 1")
     pages: tuple = about("the paths of every page of the period, in order")
 
+    @property
+    def page_links(self):
+        """The page navigation's links: (number, path, label) or None for a gap (presentation.pager)"""
+        return pager(self.pages, self.number)
+
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class PaperPage(Page):
@@ -286,9 +299,15 @@ class TopicPage(Page):
     topic: Topic = about("the Topic: its name and aliases")
     papers: tuple = about("the Papers of this page, newest first")
     total: int | None = about("papers on the topic over every page; on the newest page only")
-    number: int = about("this page's place in `pages`, from 1 (1 is the newest page)")
+    number: int = about("this page's number, from 1, counted from the oldest page (the newest is the topic's own page)")
     first: int = about("the place of this page's oldest paper among the topic's, oldest first, from 1")
-    pages: tuple = about("the paths of every page of the topic, newest first")
+    pages: tuple = about("the paths of every page of the topic, oldest first (the last is the topic's own page)")
+
+    @property
+    def page_links(self):
+        """The page navigation's links: (number, path, label) or None for a gap; the newest
+        page's label is "Newest" (presentation.pager)"""
+        return pager(self.pages, self.number, last="Newest")
 
     @property
     def rows(self):

@@ -30,7 +30,7 @@ from digest.render.contexts import (
     TopicPage,
     TopicsPage,
 )
-from digest.render.presentation import long_date, month_label, plural, week_label
+from digest.render.presentation import long_date, month_label, pager, plural, week_label
 from digest.text import safe_url
 
 # Page, PaperPage, SiteInfo and Card are the contexts' own, re-exported for the callers of this module.
@@ -331,11 +331,11 @@ def _rollup_inputs(base, number, count, listed):
     return fingerprint_of((base, number, count, [(p.key, p.entry.title, p.observations) for p in listed]))
 
 
-def _topic_inputs(topic, total, n, count, listed):
+def _topic_inputs(topic, total, n, links, listed):
     # A topic page shows its name, aliases, its papers' titles, last day seen and peak
     # upvotes, and the pages' links; only the newest shows the total, which every new paper changes.
     rows = [(p.slug, p.entry.title, p.last_seen, p.peak_upvotes) for p in listed]
-    return fingerprint_of((topic.name, topic.aliases, total, n, count, rows))
+    return fingerprint_of((topic.name, topic.aliases, total, n, links, rows))
 
 
 def _topics_index(topics, site):
@@ -372,23 +372,25 @@ def _topic_path(slug, n, count):
     return f"topic/{slug}.html" if n == count else f"topic/{slug}/{n}.html"
 
 
-def topic_layout(topic, count, n, keys):
-    """What places papers on a topic page: the topic's names, its page count, the page's number and keys
+def topic_layout(topic, n, keys, links):
+    """What places papers on a topic page: the topic's names, the page's number, its keys and
+    its navigation's links (which hold the page count only near the newest page)
 
     An update makes a page of a touched topic only when its layout differs from the last
     build's or one of its papers was touched: the other papers' titles, last sightings and
     upvotes, all the page shows of them, are the last build's.
     """
-    return fingerprint_of((topic.name, topic.aliases, count, n, keys))
+    return fingerprint_of((topic.name, topic.aliases, n, keys, links))
 
 
 def _topic_pages(papers, site, topic, first_seen, touched=None, last=None, layouts=None):
     """A topic's pages: its papers by the day they were first seen, TOPIC_PAGE a page counted
     from the oldest, each page newest first; the topic's own page is the newest one
 
-    Counted from the oldest, a page keeps its papers when new ones arrive: an update that
-    adds a paper to a topic changes its newest page (and every page only when a new page
-    begins), not every page of the topic, as pages counted from the newest would.
+    Counted (and numbered) from the oldest, a page keeps its papers when new ones arrive: an
+    update that adds a paper to a topic changes its newest page, and when a new page begins,
+    the one before it and those whose navigation shows the new page count, not every page
+    of the topic, as pages counted from the newest would.
 
     first_seen: key -> the day a paper was first seen. touched (an update's papers) and last
     (the last build's layouts): a page whose layout is the last build's and which lists no
@@ -399,23 +401,23 @@ def _topic_pages(papers, site, topic, first_seen, touched=None, last=None, layou
     keys.sort(key=first_seen.__getitem__)  # stable: by first seen, then by key
     total = len(keys)
     count = _page_count(total, TOPIC_PAGE)
-    # Shown newest page first: the topic's own page, then the older ones.
-    paths = tuple(_topic_path(topic.slug, m, count) for m in range(count, 0, -1))
+    # Numbered from the oldest, as their paths are; made newest first.
+    paths = tuple(_topic_path(topic.slug, m, count) for m in range(1, count + 1))
     pages = []
     for n in range(count, 0, -1):
         first = (n - 1) * TOPIC_PAGE
         on_page = keys[first : first + TOPIC_PAGE]
-        place = count - n + 1
-        path = paths[place - 1]
-        layout = topic_layout(topic, count, n, on_page)
+        path = paths[n - 1]
+        newest = n == count
+        links = tuple(pager(paths, n, last="Newest")) if count > 1 else ()
+        layout = topic_layout(topic, n, on_page, (newest, links))
         if layouts is not None:
             layouts[path] = layout
         if touched is not None and last is not None and last.get(path) == layout and touched.isdisjoint(on_page):
             continue
         listed = tuple(papers[k] for k in reversed(on_page))
-        newest = n == count
-        inputs = functools.partial(_topic_inputs, topic, total if newest else None, n, count, listed)
-        title = f"Topic: {topic.name}" + ("" if newest else f" (page {place} of {count})")
+        inputs = functools.partial(_topic_inputs, topic, total if newest else None, n, links, listed)
+        title = f"Topic: {topic.name}" + ("" if newest else f" (papers {first + 1}–{first + len(listed)})")
         blurb = (
             f"{plural(total, 'paper')} about {topic.name}"
             if newest
@@ -433,7 +435,7 @@ def _topic_pages(papers, site, topic, first_seen, touched=None, last=None, layou
                 topic=topic,
                 papers=listed,
                 total=total if newest else None,
-                number=place,
+                number=n,
                 first=first + 1,
                 pages=paths,
             )

@@ -158,23 +158,26 @@ def plural(count, noun):
 PAGER_AROUND = 2  # page links shown on each side of the current page
 
 
-def pager(paths, number, around=PAGER_AROUND):
-    """(page number, path) of the page links a long list shows, None for a gap: the first and
-    the last page, and `around` pages on each side of page `number` (from 1)
+def pager(paths, number, last=None, around=PAGER_AROUND):
+    """(page number, path, label) of the page links a long list shows, None for a gap: the
+    first and the last page, and `around` pages on each side of page `number` (from 1); a
+    page's label is its number, the last page's `last` when given
 
     A gap stands for two pages or more; a single page left out is shown instead. A topic of
     7,000 papers has 70 pages: every page linking every other made each page's navigation
-    a list of 70 links.
+    a list of 70 links. A topic's pages are numbered from its oldest and the last, its
+    newest, is labelled "Newest": when a topic begins a new page, only the pages near the
+    end change, not the navigation of every page.
     """
     count = len(paths)
     shown = sorted({1, count} | set(range(max(1, number - around), min(count, number + around) + 1)))
     links = []
     for n in shown:
         if links and n - links[-1][0] == 2:
-            links.append((n - 1, paths[n - 2]))
+            links.append((n - 1, paths[n - 2], str(n - 1)))
         elif links and n - links[-1][0] > 2:
             links.append(None)
-        links.append((n, paths[n - 1]))
+        links.append((n, paths[n - 1], last if last is not None and n == count else str(n)))
     return links
 
 
