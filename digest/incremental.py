@@ -250,9 +250,12 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip,
     seen = {day: state.days[day][1] for day in days[:start]} | seen_now
     counts = {day: state.days[day][2] for day in days[:start]}
     counts |= {day: DayCount(len(d.new), len(d.trending)) for day, d in digests.items()}
-    # Papers seen on a changed day, before or now: only their pages, weeks and topics can change.
-    seen_before = {key for day, (_, keys, _) in state.days.items() if day >= changed[0] for key in keys}
-    touched = ({key for day in changed for key in seen[day]} | seen_before) & history.observations.keys()
+    # Papers seen on a changed day, before or now (a deleted one too): only their pages, weeks
+    # and topics can change. The day before the first change is built again for its "next"
+    # link only; its papers are not touched (at arXiv size, 200 papers on 1,400 topic pages).
+    since = days[first - 1]
+    seen_before = {key for day, (_, keys, _) in state.days.items() if day > since for key in keys}
+    touched = ({key for day in days[first:] for key in seen[day]} | seen_before) & history.observations.keys()
     known = {key: state.papers[key] for key in history.observations if key not in latest and key in state.papers}
     if len(known) + len(latest) != len(history.observations):
         raise _Stale("a paper the last build did not know")

@@ -755,3 +755,39 @@ def test_a_topic_that_begins_a_new_page_rewrites_only_its_last_pages(real_store,
     assert checked
     build_site(config, tmp_path / "fresh", base_url=BASE_URL)
     assert same_files(out, tmp_path / "fresh")
+
+
+def test_an_update_leaves_the_papers_of_the_day_before_alone(real_store, tmp_path, monkeypatch):
+    """A new day makes the day before's page again (its "next" link), not its papers' pages:
+    only the papers seen on the new day (and those whose keywords changed topic) get contexts"""
+    import digest.render.pages
+    from digest.incremental import collect_archive
+
+    store, files = partial_store(real_store, tmp_path / "data")
+    config = small_feeds(store.root)
+    out = tmp_path / "site"
+    build_site(config, out, base_url=BASE_URL)
+    before = collect_archive(config, store)
+    store.save(store.load_path(files[-1]))
+    after = collect_archive(config, store)
+    made = []
+    page = digest.render.pages.PaperPage
+    monkeypatch.setattr(digest.render.pages, "PaperPage", lambda *a, **k: made.append(k["paper"].key) or page(*a, **k))
+    update = build_site(config, out, base_url=BASE_URL)
+    monkeypatch.setattr(digest.render.pages, "PaperPage", page)
+    assert update.updated and "day/2026-08-20.html" in update.written
+    new_day, day_before = after.days[-1], after.days[-2]
+    assert set(after.seen[new_day]) <= set(made)
+
+    def topic_of(archive, keyword):
+        slug = archive.topic_index.get(keyword.casefold())
+        return slug and (slug, archive.topics[slug].name)
+
+    only_before = set(after.seen[day_before]) - set(after.seen[new_day])
+    assert only_before
+    for key in only_before & set(made):
+        # made only because one of its keywords changed topic with the new day
+        assert any(topic_of(before, k) != topic_of(after, k) for k in after.papers[key].entry.keywords), key
+    assert len(only_before - set(made)) > len(only_before) // 2
+    build_site(config, tmp_path / "fresh", base_url=BASE_URL)
+    assert same_files(out, tmp_path / "fresh")
