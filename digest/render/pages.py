@@ -383,6 +383,15 @@ def topic_layout(topic, n, keys, links):
     return fingerprint_of((topic.name, topic.aliases, n, keys, links))
 
 
+def _shown_links(paths, n, count):
+    """What page n's navigation shows: each link's path, label and relation to page n (not the
+    page numbers, which name the page count: the last page is labelled "Newest")"""
+    if count < 2:
+        return ()
+    relation = {n - 1: "prev", n: "current", n + 1: "next"}
+    return tuple(link and (link[1], link[2], relation.get(link[0], "")) for link in pager(paths, n, last="Newest"))
+
+
 def _topic_pages(papers, site, topic, first_seen, touched=None, last=None, layouts=None):
     """A topic's pages: its papers by the day they were first seen, TOPIC_PAGE a page counted
     from the oldest, each page newest first; the topic's own page is the newest one
@@ -409,7 +418,7 @@ def _topic_pages(papers, site, topic, first_seen, touched=None, last=None, layou
         on_page = keys[first : first + TOPIC_PAGE]
         path = paths[n - 1]
         newest = n == count
-        links = tuple(pager(paths, n, last="Newest")) if count > 1 else ()
+        links = _shown_links(paths, n, count)
         layout = topic_layout(topic, n, on_page, (newest, links))
         if layouts is not None:
             layouts[path] = layout
