@@ -30,7 +30,7 @@ from digest.render.contexts import (
     TopicPage,
     TopicsPage,
 )
-from digest.render.presentation import long_date, month_label, pager, plural, week_label
+from digest.render.presentation import long_date, month_label, plural, shown_links, week_label
 from digest.text import safe_url
 
 # Page, PaperPage, SiteInfo and Card are the contexts' own, re-exported for the callers of this module.
@@ -322,11 +322,9 @@ def _rollup_pages(archive, site, kind, names, n, days):
     return pages
 
 
-# A page's fingerprint is made when it is written (in a render worker on a full build): a
-# topic's or period's lists a hundred papers, 3,800 such pages at 3 years.
-
-
 def _rollup_inputs(base, number, count, listed):
+    # Made when the page is written (in a render worker on a full build): a topic's or period's
+    # page lists a hundred papers, 3,800 such pages at 3 years.
     # A rollup shows the cards' entries, each other paper's title and observations, and its neighbours.
     return fingerprint_of((base, number, count, [(p.key, p.entry.title, p.observations) for p in listed]))
 
@@ -383,15 +381,6 @@ def topic_layout(topic, n, keys, links):
     return fingerprint_of((topic.name, topic.aliases, n, keys, links))
 
 
-def _shown_links(paths, n, count):
-    """What page n's navigation shows: each link's path, label and relation to page n (not the
-    page numbers, which name the page count: the last page is labelled "Newest")"""
-    if count < 2:
-        return ()
-    relation = {n - 1: "prev", n: "current", n + 1: "next"}
-    return tuple(link and (link[1], link[2], relation.get(link[0], "")) for link in pager(paths, n, last="Newest"))
-
-
 def _topic_pages(papers, site, topic, first_seen, touched=None, last=None, layouts=None):
     """A topic's pages: its papers by the day they were first seen, TOPIC_PAGE a page counted
     from the oldest, each page newest first; the topic's own page is the newest one
@@ -418,7 +407,7 @@ def _topic_pages(papers, site, topic, first_seen, touched=None, last=None, layou
         on_page = keys[first : first + TOPIC_PAGE]
         path = paths[n - 1]
         newest = n == count
-        links = _shown_links(paths, n, count)
+        links = shown_links(paths, n, last="Newest")
         layout = topic_layout(topic, n, on_page, (newest, links))
         if layouts is not None:
             layouts[path] = layout

@@ -181,6 +181,15 @@ def pager(paths, number, last=None, around=PAGER_AROUND):
     return links
 
 
+def shown_links(paths, number, last=None):
+    """What page `number`'s navigation shows: each link's path, label and relation to the page
+    (not the page numbers: with `last`, the last page's number, the page count, is not shown)"""
+    if len(paths) < 2:
+        return ()
+    relation = {number - 1: "prev", number: "current", number + 1: "next"}
+    return tuple(link and (link[1], link[2], relation.get(link[0], "")) for link in pager(paths, number, last))
+
+
 # What readers see for a listing: internal names (hf-daily, arxiv:cs.CL) never reach them.
 LISTING_NAMES = {
     "hf-daily": "Hugging Face Daily Papers",
