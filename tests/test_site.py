@@ -640,6 +640,28 @@ def test_old_entries_cut_to_cards_change_no_output(real_store, tmp_path, monkeyp
     assert same_files(out, tmp_path / "whole-edited")
 
 
+def update_one_day(real_store, tmp_path, monkeypatch, context, record):
+    """Build all but the last fixture day, add it and update, recording what `record(args,
+    kwargs)` gives for each `context` (a page class of digest.render.pages) the update makes:
+    (store, config, out, the archive before, after, the update's BuildResult, what was recorded)"""
+    import digest.render.pages
+    from digest.incremental import collect_archive
+
+    store, files = partial_store(real_store, tmp_path / "data")
+    config = small_feeds(store.root)
+    out = tmp_path / "site"
+    build_site(config, out, base_url=BASE_URL)
+    before = collect_archive(config, store)
+    store.save(store.load_path(files[-1]))
+    after = collect_archive(config, store)
+    made = []
+    cls = getattr(digest.render.pages, context)
+    monkeypatch.setattr(digest.render.pages, context, lambda *a, **k: made.append(record(a, k)) or cls(*a, **k))
+    update = build_site(config, out, base_url=BASE_URL)
+    monkeypatch.setattr(digest.render.pages, context, cls)
+    return store, config, out, before, after, update, made
+
+
 def test_a_topic_page_keeps_its_papers_when_new_ones_arrive(real_store, tmp_path, monkeypatch):
     """A topic's pages are counted from its oldest paper: an update that adds papers to a
     topic rewrites its newest page (its own), not every page of the topic"""
@@ -649,24 +671,14 @@ def test_a_topic_page_keeps_its_papers_when_new_ones_arrive(real_store, tmp_path
     from digest.incremental import collect_archive
 
     monkeypatch.setattr(digest.render.pages, "TOPIC_PAGE", 3)
-    store, files = partial_store(real_store, tmp_path / "data")
-    config = small_feeds(store.root)
-    out = tmp_path / "site"
-    build_site(config, out, base_url=BASE_URL)
-    before = collect_archive(config, store)
-    store.save(store.load_path(files[-1]))
-    after = collect_archive(config, store)
+    store, config, out, before, after, update, made = update_one_day(
+        real_store, tmp_path, monkeypatch, "TopicPage", lambda a, k: a[0])
     # Topics that gain a paper without starting a new page or changing their name, and have older pages.
     grown = [slug for slug, t in after.topics.items() if slug in before.topics
              and len(t.keys) > len(before.topics[slug].keys) and len(before.topics[slug].keys) > 3
              and -(-len(t.keys) // 3) == -(-len(before.topics[slug].keys) // 3)
              and (t.name, t.aliases) == (before.topics[slug].name, before.topics[slug].aliases)]
     assert grown
-    made = []
-    page = digest.render.pages.TopicPage
-    monkeypatch.setattr(digest.render.pages, "TopicPage", lambda *a, **k: made.append(a[0]) or page(*a, **k))
-    update = build_site(config, out, base_url=BASE_URL)
-    monkeypatch.setattr(digest.render.pages, "TopicPage", page)
     assert update.updated
     for slug in grown:
         assert f"topic/{slug}.html" in update.written
@@ -721,21 +733,10 @@ def test_a_topic_that_begins_a_new_page_rewrites_only_its_last_pages(real_store,
     begins a topic's new page, its older pages keep their bytes (their navigation does not name
     the page count), except those next to the end and those listing a paper seen again"""
     import digest.render.pages
-    from digest.incremental import collect_archive
 
     monkeypatch.setattr(digest.render.pages, "TOPIC_PAGE", 2)
-    store, files = partial_store(real_store, tmp_path / "data")
-    config = small_feeds(store.root)
-    out = tmp_path / "site"
-    build_site(config, out, base_url=BASE_URL)
-    before = collect_archive(config, store)
-    store.save(store.load_path(files[-1]))
-    after = collect_archive(config, store)
-    made = []
-    page = digest.render.pages.TopicPage
-    monkeypatch.setattr(digest.render.pages, "TopicPage", lambda *a, **k: made.append(a[0]) or page(*a, **k))
-    update = build_site(config, out, base_url=BASE_URL)
-    monkeypatch.setattr(digest.render.pages, "TopicPage", page)
+    _, config, out, before, after, update, made = update_one_day(
+        real_store, tmp_path, monkeypatch, "TopicPage", lambda a, k: a[0])
     assert update.updated
     checked = 0
     for slug, topic in after.topics.items():
@@ -767,21 +768,8 @@ def test_a_topic_that_begins_a_new_page_rewrites_only_its_last_pages(real_store,
 def test_an_update_leaves_the_papers_of_the_day_before_alone(real_store, tmp_path, monkeypatch):
     """A new day makes the day before's page again (its "next" link), not its papers' pages:
     only the papers seen on the new day (and those whose keywords changed topic) get contexts"""
-    import digest.render.pages
-    from digest.incremental import collect_archive
-
-    store, files = partial_store(real_store, tmp_path / "data")
-    config = small_feeds(store.root)
-    out = tmp_path / "site"
-    build_site(config, out, base_url=BASE_URL)
-    before = collect_archive(config, store)
-    store.save(store.load_path(files[-1]))
-    after = collect_archive(config, store)
-    made = []
-    page = digest.render.pages.PaperPage
-    monkeypatch.setattr(digest.render.pages, "PaperPage", lambda *a, **k: made.append(k["paper"].key) or page(*a, **k))
-    update = build_site(config, out, base_url=BASE_URL)
-    monkeypatch.setattr(digest.render.pages, "PaperPage", page)
+    _, config, out, before, after, update, made = update_one_day(
+        real_store, tmp_path, monkeypatch, "PaperPage", lambda a, k: k["paper"].key)
     assert update.updated and "day/2026-08-20.html" in update.written
     new_day, day_before = after.days[-1], after.days[-2]
     assert set(after.seen[new_day]) <= set(made)
