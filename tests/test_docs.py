@@ -13,8 +13,11 @@ from digest.cli import cli
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 COMMANDS = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
+# Not in hidden folders (.venv, .git, and .pytest_cache, whose README.md exists only after a
+# first run: the count of checked files depended on it), nor in installed or recorded files.
 MARKDOWN = sorted(p for p in ROOT.rglob("*.md")
-                  if not {".venv", "node_modules", ".git", "recorded"} & set(p.relative_to(ROOT).parts))
+                  if not any(part.startswith(".") or part in {"node_modules", "recorded"}
+                             for part in p.relative_to(ROOT).parts))
 
 
 def commands():

@@ -323,13 +323,14 @@ def _rollup_pages(archive, site, kind, names, n, days):
 
 
 def _rollup_inputs(base, number, count, listed):
-    # Made when the page is written (in a render worker on a full build): a topic's or period's
-    # page lists a hundred papers, 3,800 such pages at 3 years.
+    """A period page's fingerprint, made when it is written (by a render worker on a full build:
+    a period's or topic's page lists a hundred papers, 3,800 such pages at 3 years)"""
     # A rollup shows the cards' entries, each other paper's title and observations, and its neighbours.
     return fingerprint_of((base, number, count, [(p.key, p.entry.title, p.observations) for p in listed]))
 
 
 def _topic_inputs(topic, total, n, links, listed):
+    """A topic page's fingerprint, made when it is written (as _rollup_inputs)"""
     # A topic page shows its name, aliases, its papers' titles, last day seen and peak
     # upvotes, and the pages' links; only the newest shows the total, which every new paper changes.
     rows = [(p.slug, p.entry.title, p.last_seen, p.peak_upvotes) for p in listed]
