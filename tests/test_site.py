@@ -201,27 +201,60 @@ def test_day_json_is_the_digest(real_site):
     assert [t["id"] for t in data["trending"]] == ["2608.13558"]
 
 
+SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+
 def test_sitemap_and_robots(real_site):
     from lxml import etree
 
-    sitemap = etree.parse(str(real_site / "sitemap.xml"))
-    locs = sitemap.xpath("//s:loc/text()", namespaces={"s": "http://www.sitemaps.org/schemas/sitemap/0.9"})
-    assert BASE_URL in locs and BASE_URL + "paper/2608.13558.html" in locs
-    assert all(loc.startswith(BASE_URL) for loc in locs)
-    assert BASE_URL + "404.html" not in locs
+    index = etree.parse(str(real_site / "sitemap.xml"))
+    assert index.getroot().tag == "{http://www.sitemaps.org/schemas/sitemap/0.9}sitemapindex"
+    sitemaps = index.xpath("//s:sitemap/s:loc/text()", namespaces=SITEMAP_NS)
+    # one sitemap per month of the 17 fixture days (a page is in the month of its last change)
+    months = ["2024-05", "2024-12", "2025-01", "2025-03", "2025-10", "2026-08"]
+    assert sitemaps == [f"{BASE_URL}sitemap/{month}.xml" for month in months]
+    assert index.xpath("//s:sitemap/s:lastmod/text()", namespaces=SITEMAP_NS) == [
+        "2024-05-28", "2024-12-11", "2025-01-10", "2025-03-11", "2025-10-07", "2026-08-21"]
+    locs = []
+    for url in sitemaps:
+        locs += etree.parse(str(real_site / url.removeprefix(BASE_URL))).xpath("//s:loc/text()", namespaces=SITEMAP_NS)
+    assert len(locs) == len(set(locs))
+    # every page is listed once (the home page as the base URL), but the 404 page
+    pages = {BASE_URL + str(p.relative_to(real_site)) for p in html_files(real_site)}
+    assert set(locs) == (pages - {BASE_URL + "404.html", BASE_URL + "index.html"}) | {BASE_URL}
     assert f"Sitemap: {BASE_URL}sitemap.xml" in (real_site / "robots.txt").read_text()
 
 
-def test_a_base_url_with_an_ampersand_is_escaped_in_the_sitemap():
+def test_the_sitemap_is_one_file_per_month_of_at_most_the_protocols_50000_urls():
     from lxml import etree
 
-    from digest.render.pages import SiteInfo, sitemap_xml
+    from digest.render.pages import SiteInfo
+    from digest.render.sitemap import MOST_URLS, sitemap_files
 
+    assert MOST_URLS == 50_000
     site = SiteInfo("s", "https://example.org/a&b/", None, (), False)
-    xml = sitemap_xml([("index.html", "2026-08-21"), ("paper/2608.1.html", "2026-08-20"), ("404.html", None)], site)
-    locs = etree.fromstring(xml.encode()).xpath("//s:loc/text()", namespaces={"s": "http://www.sitemaps.org/schemas/sitemap/0.9"})
-    assert locs == ["https://example.org/a&b/", "https://example.org/a&b/paper/2608.1.html"]
-    assert "a&amp;b" in xml
+    paths = [("index.html", "2026-08-21"), ("paper/2607.1.html", "2026-07-30"), ("404.html", None),
+             ("paper/2608.1.html", "2026-08-20"), ("paper/2608.2.html", "2026-08-01"), ("day/2026-07-30.html", "2026-07-30")]
+    files = dict(sitemap_files(paths, site, most=2))
+    assert list(files) == ["sitemap.xml", "sitemap/2026-07.xml", "sitemap/2026-08.xml", "sitemap/2026-08-2.xml"]
+    index = etree.fromstring(files["sitemap.xml"].encode())
+    assert index.xpath("//s:loc/text()", namespaces=SITEMAP_NS) == [
+        "https://example.org/a&b/sitemap/2026-07.xml", "https://example.org/a&b/sitemap/2026-08.xml",
+        "https://example.org/a&b/sitemap/2026-08-2.xml"]
+    # each sitemap's last change is its newest page's
+    assert index.xpath("//s:lastmod/text()", namespaces=SITEMAP_NS) == ["2026-07-30", "2026-08-21", "2026-08-01"]
+
+    def urls(name):
+        tree = etree.fromstring(files[name].encode())
+        return list(zip(tree.xpath("//s:loc/text()", namespaces=SITEMAP_NS),
+                        tree.xpath("//s:lastmod/text()", namespaces=SITEMAP_NS), strict=True))
+
+    assert urls("sitemap/2026-07.xml") == [("https://example.org/a&b/paper/2607.1.html", "2026-07-30"),
+                                           ("https://example.org/a&b/day/2026-07-30.html", "2026-07-30")]
+    assert urls("sitemap/2026-08.xml") == [("https://example.org/a&b/", "2026-08-21"),
+                                           ("https://example.org/a&b/paper/2608.1.html", "2026-08-20")]
+    assert urls("sitemap/2026-08-2.xml") == [("https://example.org/a&b/paper/2608.2.html", "2026-08-01")]
+    assert all("a&amp;b" in text and "a&b" not in text for text in files.values())
 
 
 def test_hostile_text_is_harmless_everywhere(hostile_site):
@@ -289,7 +322,8 @@ def test_rebuild_after_one_more_day_rewrites_only_what_changed(real_store, tmp_p
     result = build_site(config, out, base_url=BASE_URL)
     touched = {f"paper/{paper_slug(e.id)}.html" for e in latest.entries}
     allowed = touched | {"index.html", "day/2026-08-21.html", "day/2026-08-20.html", "week/2026-W34.html",
-                         "month/2026-08.html", "2026-08-21.json", "archive.html", "sitemap.xml", "topics.html"}
+                         "month/2026-08.html", "2026-08-21.json", "archive.html", "sitemap.xml", "sitemap/2026-08.xml",
+                         "topics.html"}
     new_topics = {p for p in result.written if p.startswith("topic/")} - set(first.written)
     allowed |= {p for p in result.written if p.startswith(("feeds/", "topic/"))}
     # the month's other pages (its compact list runs over several) hold the new day's papers too

@@ -19,11 +19,10 @@ from digest.render.pages import (
     check_base_url,
     day_json,
     period_page_counts,
-    robots_txt,
     site_pages,
     site_paths,
-    sitemap_xml,
 )
+from digest.render.sitemap import robots_txt, sitemap_files
 from digest.store import Store
 
 STATIC = ("style.css", "favicon.svg")
@@ -92,7 +91,9 @@ def _build_site(config, out, base_url, search, history, digests):
         writer.refuse_link("pagefind")  # pagefind writes there itself
         store = Store(config.data_dir)
         warnings = []
-        archive, pages, paths, layouts = _plan_build(config, store, site, writer, warnings.append, history, digests)
+        archive, pages, paths, layouts, sitemaps = _plan_build(
+            config, store, site, writer, warnings.append, history, digests
+        )
         # A day's JSON reads its whole digest again (old days are cut): made by the render
         # workers, in order of day, unless its day's inputs are the last build's.
         day_files = [
@@ -105,10 +106,8 @@ def _build_site(config, out, base_url, search, history, digests):
             if archive.scope.wants("days", day)
         ]
         others = [(path, functools.partial(lambda d: d, data)) for path, data in feed_files(archive, site, config.site)]
-        others += [
-            ("sitemap.xml", functools.partial(sitemap_xml, paths, site)),
-            ("robots.txt", functools.partial(robots_txt, site)),
-        ]
+        others += [(path, functools.partial(lambda d: d, text)) for path, text in sitemaps]
+        others.append(("robots.txt", functools.partial(robots_txt, site)))
         static = templates_dir() / "site" / "static"
         others += [(name, (static / name).read_bytes) for name in STATIC]
         render_pages(pages, writer, day_files)
@@ -143,25 +142,27 @@ def _build_site(config, out, base_url, search, history, digests):
 
 def _plan_build(config, store, site, writer, warn, history=None, digests=None):
     """(archive, the page contexts to render, every page's path and date, every topic page's
-    layout), with every output path checked; pages outside the archive's scope are kept from
-    the last build"""
+    layout, the sitemap files), with every output path checked; pages outside the archive's
+    scope are kept from the last build"""
     archive = collect_archive(config, store, writer.state, warn, history=history, digests=digests)
     while True:
         layouts = _kept_layouts(archive)
         pages = site_pages(archive, site, layouts)
         paths = list(site_paths(archive, site, [page.path for page in pages]))
         day_files = [f"{day}.json" for day in archive.days]
+        sitemaps = sitemap_files(paths, site)
         plan_paths(
             [path for path, _ in paths]
             + day_files
-            + ["sitemap.xml", "robots.txt", *STATIC]
+            + [path for path, _ in sitemaps]
+            + ["robots.txt", *STATIC]
             + [path for _, path, _ in site.feeds]
         )
         if archive.scope is EVERYTHING:
-            return archive, pages, paths, layouts
+            return archive, pages, paths, layouts, sitemaps
         made = {page.path for page in pages} | {f"{day}.json" for day in archive.scope.days}
         if writer.carry(path for path in [p for p, _ in paths] + day_files if path not in made):
-            return archive, pages, paths, layouts
+            return archive, pages, paths, layouts, sitemaps
         # A page the last build wrote is missing or was not fingerprinted: build everything.
         archive = collect_archive(config, store, warn=warn, history=history, digests=digests)
 

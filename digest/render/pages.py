@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections import defaultdict
-from xml.sax.saxutils import escape as xml_escape
 
 import orjson
 
@@ -34,7 +33,7 @@ from digest.render.presentation import long_date, month_label, plural, shown_lin
 from digest.text import safe_url
 
 # Page, PaperPage, SiteInfo and Card are the contexts' own, re-exported for the callers of this module.
-__all__ = ["Card", "Page", "PaperPage", "SiteInfo", "check_base_url", "robots_txt", "site_pages", "site_paths"]
+__all__ = ["Card", "Page", "PaperPage", "SiteInfo", "check_base_url", "site_pages", "site_paths"]
 
 ROLLUP_GAINERS = 10  # gainers shown as cards on a week or month page
 ROLLUP_TOP = 10  # most upvoted papers shown as cards
@@ -497,22 +496,3 @@ def day_json(digest):
     """The day's digest as JSON: the open-data face of the site (the same shape as `diff --json`)"""
     # orjson: ten times faster than json.dumps over 1,100 days, and the same sorted, indented shape.
     return orjson.dumps(digest.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
-
-
-def sitemap_xml(paths, site):
-    """Every page but the 404 page, with its last change: a paper's last sighting, a day's date"""
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-    # Site paths are plain names (letters, digits, '.', '_', '-', '/': writer.plan_paths
-    # checked each before this is called), so only the base URL needs escaping: once, not 40,000 times.
-    base = xml_escape(site.base_url)
-    for path, lastmod in paths:
-        if lastmod is not None:
-            lines.append(
-                f"<url><loc>{base}{'' if path == 'index.html' else path}</loc><lastmod>{lastmod}</lastmod></url>"
-            )
-    lines.append("</urlset>")
-    return "\n".join(lines) + "\n"
-
-
-def robots_txt(site):
-    return f"User-agent: *\nAllow: /\n\nSitemap: {site.base_url}sitemap.xml\n"
