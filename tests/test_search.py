@@ -8,6 +8,7 @@ test_browser.py, serving the site under /digest/.
 import hashlib
 import json
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from conftest import HF_DAILY, Run
@@ -89,6 +90,37 @@ def test_a_title_finds_its_paper_from_an_old_and_the_current_shard(browser, shar
         assert watched.page.url == base + f"paper/{entry['id']}.html"
         assert watched.problems == []
         watched.page.close()
+    finally:
+        server.shutdown()
+
+
+def test_a_search_can_be_linked_to_and_its_address_follows_the_search_box(browser, sharded):  # noqa: F811
+    _, site, _ = sharded
+    old, current = raw(OLD_DAYS[1])[0]["paper"], raw(CURRENT_DAYS[-1])[0]["paper"]
+    server = serve(site)
+    try:
+        base = f"http://127.0.0.1:{server.server_port}{PREFIX}"
+        watched = Watched(browser, base)
+        page = watched.goto(base + "search.html?" + urlencode({"q": old["title"]}))
+        # opened on the search of its address, nothing typed: the old shard's paper first
+        page.locator(".pagefind-ui__result").first.wait_for(timeout=15000)
+        assert page.locator(".pagefind-ui__search-input").input_value() == old["title"]
+        first = page.locator(".pagefind-ui__result-link").first
+        assert first.get_attribute("href") == f"{PREFIX}paper/{old['id']}.html"
+        # typing another search puts it in the address (a link to it, a bookmark)
+        page.locator(".pagefind-ui__search-input").fill(current["title"])
+        page.wait_for_function("location.search.length > 3")
+        assert parse_qs(urlsplit(page.url).query) == {"q": [current["title"].strip()]}
+        page.wait_for_function(
+            "t => document.querySelector('.pagefind-ui__result-link')?.textContent.trim() === t",
+            arg=current["title"].strip(), timeout=15000,
+        )
+        # and Clear takes it out again
+        page.locator(".pagefind-ui__search-clear").click()
+        page.wait_for_function("location.search === ''")
+        assert page.url == base + "search.html"
+        assert watched.problems == []
+        page.close()
     finally:
         server.shutdown()
 
