@@ -11,7 +11,6 @@ from pathlib import Path
 
 from digest.archive import EVERYTHING, BuildState
 from digest.incremental import collect_archive
-from digest.publish.search import index_search, shard_of_day
 from digest.publish.writer import SiteWriter, manifest_key, plan_paths, render_pages
 from digest.render import templates_dir
 from digest.render.pages import (
@@ -118,6 +117,10 @@ def _build_site(config, out, base_url, search, history, digests):
         writer.close()  # its folder descriptors, also when the build stops half-way
     written = writer.written
     if site.search:
+        # Imported here: a build without search does not load pagefind's runner (subprocess,
+        # threads), 15 ms of its start.
+        from digest.publish.search import index_search, shard_of_day
+
         last = archive.days[-1]
         shard_of = {
             f"paper/{paper.slug}.html": shard_of_day(paper.first_seen, last) for paper in archive.papers.values()

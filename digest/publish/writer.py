@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import multiprocessing
 import os
 import re
 import stat
@@ -369,6 +368,8 @@ def render_pages(pages, writer, files=()):
     send back), render every n-th page and one run of the files, and write them themselves.
     """
     global _JOB
+    import multiprocessing  # here: an update renders its few pages in this process
+
     workers = min(os.cpu_count() or 1, 4)
     if len(pages) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         _render_into(writer, pages, files)
