@@ -378,7 +378,11 @@ def topic_layout(topic, n, keys, links):
     build's or one of its papers was touched: the other papers' titles, last sightings and
     upvotes, all the page shows of them, are the last build's.
     """
-    return fingerprint_of((topic.name, topic.aliases, n, keys, links))
+    # The keys joined, not their list's repr: 7 us a page instead of 16, and a day's update makes
+    # the layout of every page of each topic it touches (9,600 pages of 100 keys at 10 years).
+    # Paper keys hold no NUL (text is cleaned of control characters) and their count leads.
+    head = repr((topic.name, topic.aliases, n, len(keys), links))
+    return hashlib.blake2b("\0".join((head, *keys)).encode("utf-8"), digest_size=16).hexdigest()
 
 
 def _topic_pages(papers, site, topic, first_seen, touched=None, last=None, layouts=None):
