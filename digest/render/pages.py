@@ -48,7 +48,12 @@ def fingerprint_of(inputs):
     Kept as a digest, not as the repr: a week's inputs include its cards' whole entries, and
     the reprs of every page's inputs would be a third of a full build's memory.
     """
-    return hashlib.blake2b(repr(inputs).encode("utf-8"), digest_size=16).hexdigest()
+    return _digest_of(repr(inputs))
+
+
+def _digest_of(text):
+    """The 16-byte BLAKE2 of a page's inputs as text, in hex: every fingerprint and layout"""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def _site_info(config, base_url):
@@ -382,7 +387,7 @@ def topic_layout(topic, n, keys, links):
     # the layout of every page of each topic it touches (9,600 pages of 100 keys at 10 years).
     # Paper keys hold no NUL (text is cleaned of control characters) and their count leads.
     head = repr((topic.name, topic.aliases, n, len(keys), links))
-    return hashlib.blake2b("\0".join((head, *keys)).encode("utf-8"), digest_size=16).hexdigest()
+    return _digest_of("\0".join((head, *keys)))
 
 
 def _topic_pages(papers, site, topic, first_seen, touched=None, last=None, layouts=None):
