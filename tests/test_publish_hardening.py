@@ -23,10 +23,11 @@ from test_site import same_files
 
 from digest.config import Config, SiteSettings
 from digest.errors import FileSystemError, SiteError
+from digest.history import load_history
 from digest.pipeline import import_files
 from digest.publish import state_db as state_module
 from digest.publish.site import build_site
-from digest.publish.state_db import JOURNAL, STATE
+from digest.publish.state_db import JOURNAL, STATE, chunk_of
 from digest.publish.writer import OLD_MANIFEST
 from digest.store import Store
 
@@ -214,6 +215,13 @@ def test_an_update_writes_only_the_rows_that_changed(real_store, data, tmp_path)
     assert len(files) < first.files / 4 and len(changed) < len(after) / 4
     days = {key for table, key, _ in changed if table == "days"}
     assert days == {"2026-08-21"}  # the new day; every older day's row is the last build's
+    # Papers are kept a chunk (a month of arXiv ids) a row: only chunks of the new day's papers change.
+    day = real_store.load_path(real_store.snapshots / "hf-daily" / hf_files()[-1].name)
+    chunks = {key for table, key, _ in changed if table == "papers"}
+    every = {key for table, key, _ in after if table == "papers"}
+    assert chunks and chunks <= {chunk_of(entry.id) for entry in day.entries} and len(every) > 2 * len(chunks)
+    keys = load_history(data).observations
+    assert every == {chunk_of(key) for key in keys} and len(every) < len(keys) / 20
     assert {p.name for p in out.iterdir() if p.name.startswith(".")} == {STATE}  # no journal, no marker
 
 

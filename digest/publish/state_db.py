@@ -2,7 +2,9 @@
 
 One table per part of the state, keyed by its natural key: `files` (a site path -> the
 BLAKE2 of its bytes and the fingerprint of its inputs), the parts of `BuildState` (days,
-papers, topics, periods, topic_pages) and `meta` (the version and the build key). Every row
+papers, topics, periods, topic_pages) and `meta` (the version and the build key). Papers
+are kept in chunks, one row per month of arXiv ids (`chunk_of`): an update reads 40 rows at
+3 years instead of 38,500, and rewrites the chunks of the papers that changed. Every row
 carries a keyed BLAKE2 over its table's name and its values, so an edited or forged row is
 not trusted and a row cannot be moved to another table. An update reads what it needs and
 writes the rows that changed, in one transaction; a full build writes a new file whole.
@@ -26,7 +28,7 @@ from digest.errors import FileSystemError, SiteError
 
 STATE = ".digest-build.sqlite"
 JOURNAL = STATE + "-journal"  # sqlite's rollback journal: only while a transaction is being committed
-VERSION = "4"
+VERSION = "5"
 STATE_TABLES = ("days", "papers", "topics", "periods", "topic_pages")
 _SCHEMA = [
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, mac BLOB NOT NULL) WITHOUT ROWID",
@@ -117,6 +119,12 @@ class StateDB:
             # One parse for the whole table: every value is a JSON text this code wrote (checked above).
             values = orjson.loads("[" + ",".join([value for _, value, _ in rows]) + "]")
             parts[table] = dict(zip([name for name, _, _ in rows], values, strict=True))
+        chunks = parts["papers"]
+        parts["papers"] = {}
+        for name, chunk in chunks.items():
+            if not isinstance(chunk, dict):
+                raise Distrusted("a chunk of papers that is not one")
+            parts["papers"].update(chunk)
         days = {
             dt.date.fromisoformat(day): (key, tuple(seen), DayCount(int(new), int(trending)))
             for day, (key, seen, new, trending) in parts["days"].items()
@@ -293,9 +301,10 @@ def _state_rows(state, only=None):
             if only is None or day in keep["days"]
         },
         "papers": {
-            key: dumps((known[0], tuple(known[1]))).decode()
-            for key, known in state.papers.items()
-            if only is None or key in keep["papers"]
+            # A chunk's papers in key order (the dict is built in key order of the archive).
+            name: dumps({key: (known[0], tuple(known[1])) for key, known in sorted(chunk)}).decode()
+            for name, chunk in _chunks(state.papers).items()
+            if only is None or name in keep["papers"]
         },
         "topics": {
             folded: dumps(tuple(value)).decode()
@@ -315,6 +324,26 @@ def _state_rows(state, only=None):
     }
 
 
+def chunk_of(key):
+    """The chunk of the papers table a paper's row is kept in: the month of an arXiv id
+    ("2501.01234" -> "2501"), one of 16 for a paper known by its title"""
+    if key.startswith("title:"):
+        return "title:" + hashlib.blake2b(key.encode(), digest_size=1).hexdigest()[0]
+    return key[:4]
+
+
+def _chunks(papers):
+    """chunk name -> [(key, known)] of every paper"""
+    chunks = {}
+    for key, known in papers.items():
+        name = chunk_of(key)
+        if name in chunks:
+            chunks[name].append((key, known))
+        else:
+            chunks[name] = [(key, known)]
+    return chunks
+
+
 def _same_paper(new, old):
     # An untouched paper's Known is made from the very list the state was read into.
     return old is not None and (new[1] is old[1] or (new[0] == old[0] and list(new[1]) == old[1]))
@@ -322,9 +351,15 @@ def _same_paper(new, old):
 
 def _changes(old, new):
     """table -> (key -> value text of the rows new or changed, keys of the rows gone) from `old` to `new`"""
+    removed = old.papers.keys() - new.papers.keys()
     changed = {
         "days": {day for day, value in new.days.items() if old.days.get(day) != value},
-        "papers": {key for key, known in new.papers.items() if not _same_paper(known, old.papers.get(key))},
+        # A chunk is written whole when one of its papers changed, came or went.
+        "papers": {
+            chunk_of(key)
+            for key in {key for key, known in new.papers.items() if not _same_paper(known, old.papers.get(key))}
+            | removed
+        },
         "topics": {folded for folded, value in new.topics.items() if old.topics.get(folded) != tuple(value)},
         "periods": {name for name, count in new.periods.items() if old.periods.get(name) != count},
         "topic_pages": {path for path, layout in new.topic_pages.items() if old.topic_pages.get(path) != layout},
@@ -332,7 +367,7 @@ def _changes(old, new):
     rows = _state_rows(new, changed)
     gone = {
         "days": [day.isoformat() for day in old.days.keys() - new.days.keys()],
-        "papers": list(old.papers.keys() - new.papers.keys()),
+        "papers": list({chunk_of(key) for key in removed} - set(map(chunk_of, new.papers)) if removed else ()),
         "topics": list(old.topics.keys() - new.topics.keys()),
         "periods": list(old.periods.keys() - new.periods.keys()),
         "topic_pages": list(old.topic_pages.keys() - new.topic_pages.keys()),
