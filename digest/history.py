@@ -11,7 +11,7 @@ from digest.errors import StoreError
 from digest.models import RECENT_SUFFIX, Observation
 from digest.store import StampCache, index_record
 
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 INDEX_FILE = "history-index.json"  # in <data-dir>/.cache/
 
 
@@ -20,7 +20,7 @@ class History:
     """Every observation of every paper, and the title-key aliases that join sources"""
 
     observations: dict  # identity key -> tuple[Observation, ...] sorted by (day, listing)
-    aliases: dict  # title key -> arXiv id
+    aliases: dict  # title key of an id-less entry (in `keyless`) -> the arXiv id of a paper with that title
     listing_days: dict  # listing -> tuple of days with a snapshot, sorted
     # Title keys of entries without an id: the only ones whose identity an alias can change.
     keyless: frozenset = frozenset()
@@ -96,15 +96,18 @@ def load_history(store, skip=None):
 
 
 def history_from_records(records):
-    """Make a History from per-snapshot index records (listing, day, rows)"""
-    aliases, keyless = {}, set()
-    for record in records:
-        for paper_id, key, _, _ in record["rows"]:
-            if not paper_id:
-                keyless.add(key)
-            else:
+    """Make a History from per-snapshot index records (listing, day, rows, added, keyless)
+
+    Only the title keys of id-less entries can need an alias (every entry key_of is asked
+    about is a stored one), so aliases are looked for only when some entry has no id.
+    """
+    keyless = set().union(*[record["keyless"] for record in records])
+    aliases = {}
+    if keyless:
+        for record in records:
+            for paper_id, key, _, _ in record["rows"]:
                 # The smallest id wins when two papers share a title, so the choice is stable.
-                if key not in aliases or paper_id < aliases[key]:
+                if paper_id and key in keyless and (key not in aliases or paper_id < aliases[key]):
                     aliases[key] = paper_id
     observations = collections.defaultdict(list)
     listing_days = collections.defaultdict(set)
@@ -121,7 +124,8 @@ def history_from_records(records):
         if len(obs) > 1:
             obs.sort()
     return History(
-        late=_late_announcements(records, aliases),
+        # Without an `added` map anywhere, every paper's edition is its first list's day.
+        late=_late_announcements(records, aliases) if any(record["added"] for record in records) else {},
         observations={k: tuple(v) for k, v in observations.items()},
         aliases=aliases,
         listing_days={k: tuple(sorted(v)) for k, v in listing_days.items()},
@@ -161,5 +165,8 @@ def _valid_record(record):
         and isinstance(record.get("listing"), str)
         and isinstance(record.get("date"), str)
         and isinstance(record.get("rows"), list)
+        and isinstance(record.get("added"), dict)
+        and isinstance(record.get("keyless"), list)
+        and all(isinstance(key, str) for key in record["keyless"])
         and all(isinstance(row, list) and len(row) == 4 for row in record["rows"])
     )

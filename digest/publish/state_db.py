@@ -121,7 +121,7 @@ class StateDB:
             parts[table] = dict(zip([name for name, _, _ in rows], values, strict=True))
         chunks = parts["papers"]
         parts["papers"] = {}
-        for name, chunk in chunks.items():
+        for chunk in chunks.values():
             if not isinstance(chunk, dict):
                 raise Distrusted("a chunk of papers that is not one")
             parts["papers"].update(chunk)
