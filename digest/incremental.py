@@ -203,7 +203,10 @@ def _latest_entries(day, today, history, latest):
 
 
 def _make_papers(history, latest, known=None):
-    """key -> Paper for every paper in the history, in key order; a page name is never shared"""
+    """key -> Paper for every paper in the history, in key order; a page name is never shared
+
+    known: key -> [title, keywords] of the last build's papers, for those not in `latest`.
+    """
     keys = sorted(history.observations)
     slugs = dict(zip(map(paper_slug, keys), keys))
     if len(slugs) < len(keys):
@@ -256,11 +259,10 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip,
     since = days[first - 1]
     seen_before = {key for day, (_, keys, _) in state.days.items() if day > since for key in keys}
     touched = ({key for day in days[first:] for key in seen[day]} | seen_before) & history.observations.keys()
-    known = {key: state.papers[key] for key in history.observations if key not in latest and key in state.papers}
-    if len(known) + len(latest) != len(history.observations):
+    if not (history.observations.keys() - latest.keys()) <= state.papers.keys():
         raise _Stale("a paper the last build did not know")
     _load_latest(lists, history, files_by_day, touched - latest.keys(), latest, full)
-    papers = _make_papers(history, latest, known)
+    papers = _make_papers(history, latest, state.papers)
     topics, topic_index = _topics(papers)
     # A keyword whose topic changed (another slug, a new name, no topic any more, a topic
     # now) changes the pages of every paper that has it, and the topics it left and joined.

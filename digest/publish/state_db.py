@@ -344,6 +344,9 @@ def _chunks(papers):
     return chunks
 
 
+_NO_PAPER = (None, None)
+
+
 def _same_paper(new, old):
     # An untouched paper's Known is made from the very list the state was read into.
     return old is not None and (new[1] is old[1] or (new[0] == old[0] and list(new[1]) == old[1]))
@@ -352,12 +355,18 @@ def _same_paper(new, old):
 def _changes(old, new):
     """table -> (key -> value text of the rows new or changed, keys of the rows gone) from `old` to `new`"""
     removed = old.papers.keys() - new.papers.keys()
+    get = old.papers.get
     changed = {
         "days": {day for day, value in new.days.items() if old.days.get(day) != value},
         # A chunk is written whole when one of its papers changed, came or went.
         "papers": {
             chunk_of(key)
-            for key in {key for key, known in new.papers.items() if not _same_paper(known, old.papers.get(key))}
+            for key in {
+                key
+                for key, known in new.papers.items()
+                # Most papers' Known were made from the very lists read: the identity test first.
+                if known[1] is not get(key, _NO_PAPER)[1] and not _same_paper(known, get(key))
+            }
             | removed
         },
         "topics": {folded for folded, value in new.topics.items() if old.topics.get(folded) != tuple(value)},
