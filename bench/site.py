@@ -81,6 +81,8 @@ def hugo_tree(data, folder):
     layouts.mkdir(parents=True)
     (folder / "hugo.toml").write_text('baseURL = "https://example.org/digest/"\ntitle = "digest bench"\n'
                                       'disableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n'
+                                      # Hugo leaves out content dated after today; a 10-year history runs to 2032.
+                                      'buildFuture = true\n'
                                       'relativeURLs = true\n[markup.goldmark.renderer]\nunsafe = false\n')
     (layouts / "baseof.html").write_text(
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{{ .Title }}</title>'
