@@ -30,6 +30,8 @@ BENCH = Path(__file__).resolve().parent
 DIFF_TARGET = (1.0, 300)  # seconds wall, MB peak RSS
 IMPORT_TARGET = (0.3, None)
 IMPORT_FOLDER = "bench-import"  # inside the data dir, beside snapshots/, so the store ignores it
+# The synthetic histories of bench/scale.py and bench/steps.py: label -> (days, papers a day).
+SIZES = {"tiny": (40, 10), "1y": (365, 50), "3y": (1100, 50), "10y": (3650, 50), "arxiv": (1100, 200)}
 
 # ru_maxrss is in kilobytes on Linux and in bytes on macOS.
 RSS_PER_MB = 1024 * 1024 if sys.platform == "darwin" else 1024
@@ -112,6 +114,12 @@ def prepare(days, papers, seed, keep):
     run = measure([sys.executable, BENCH / "generate.py", "--days", days, "--papers", papers,
                    "--seed", seed, "--out", data, "--one-day", one_day], cwd=BENCH)
     return data, one_day, Row("generate history", run.wall, run.rss_mb), tmp
+
+
+def remove_imported(data, one_day):
+    """Remove the stored copy of the day `import` took from bench-import/ (the history as generated)"""
+    for stored in (Path(data) / "snapshots").glob(f"*/{one_day.name}"):
+        stored.unlink()
 
 
 def size_mb(folder):

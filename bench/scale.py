@@ -34,7 +34,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from run import CommandFailed, digest_cmd, measure, prepare  # noqa: E402
+from run import SIZES, CommandFailed, digest_cmd, measure, prepare, remove_imported  # noqa: E402
 
 ROOT = BENCH.parent
 # bench/site.py, loaded by path: `import site` is the standard library's module.
@@ -43,7 +43,6 @@ bench_site = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_site)
 built = bench_site.built
 UPDATED = {True: "yes", False: "no", None: "no: code"}  # None: the code changed since the full build
-SIZES = {"tiny": (40, 10), "1y": (365, 50), "3y": (1100, 50), "10y": (3650, 50), "arxiv": (1100, 200)}
 TARGETS = {  # (size, step, search) -> (seconds or None, MB or None)
     ("3y", "full", True): (30, 1000), ("3y", "one more day", True): (3, 500),
     ("3y", "one more day", False): (1.0, None),
@@ -113,8 +112,7 @@ def bench_size(label, days, papers, keep, searches=(False, True)):
                 run, pages, files, updated = build(data, out, search)
                 yield label, "one more day", search, run.wall, run.rss_mb, files, pages, updated if same_code else None
         finally:
-            for stored in (Path(data) / "snapshots").glob(f"*/{one_day.name}"):
-                stored.unlink()
+            remove_imported(data, one_day)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if tmp:

@@ -30,9 +30,8 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from run import CommandFailed, digest_cmd, measure, prepare  # noqa: E402
+from run import SIZES, CommandFailed, digest_cmd, measure, prepare, remove_imported  # noqa: E402
 
-SIZES = {"tiny": (40, 10), "1y": (365, 50), "3y": (1100, 50), "10y": (3650, 50), "arxiv": (1100, 200)}
 # (label, module, attribute): the functions timed, where the build looks them up.
 STEPS = (
     ("state read", "digest.publish.writer", "SiteWriter.__init__"),
@@ -122,8 +121,7 @@ def main(argv=None):
                 times["wall"] = wall
                 runs.append(times)
         finally:
-            for stored in (Path(data) / "snapshots").glob(f"*/{one_day.name}"):
-                stored.unlink()
+            remove_imported(data, one_day)
     except CommandFailed as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -19,6 +19,7 @@ import hmac
 import os
 import sqlite3
 import stat
+from collections import defaultdict
 from pathlib import Path
 
 import orjson
@@ -119,17 +120,15 @@ class StateDB:
             # One parse for the whole table: every value is a JSON text this code wrote (checked above).
             values = orjson.loads("[" + ",".join([value for _, value, _ in rows]) + "]")
             parts[table] = dict(zip([name for name, _, _ in rows], values, strict=True))
-        chunks = parts["papers"]
-        parts["papers"] = {}
-        for chunk in chunks.values():
+        papers = {}  # [title, keywords] lists, as this code wrote them (their MACs match)
+        for chunk in parts["papers"].values():
             if not isinstance(chunk, dict):
                 raise Distrusted("a chunk of papers that is not one")
-            parts["papers"].update(chunk)
+            papers.update(chunk)
         days = {
             dt.date.fromisoformat(day): (key, tuple(seen), DayCount(int(new), int(trending)))
             for day, (key, seen, new, trending) in parts["days"].items()
         }
-        papers = parts["papers"]  # [title, keywords] lists, as this code wrote them (their MACs match)
         topics = {folded: (slug, name) for folded, (slug, name) in parts["topics"].items()}
         periods = {name: int(count) for name, count in parts["periods"].items()}
         topic_pages = {path: str(layout) for path, layout in parts["topic_pages"].items()}
@@ -290,8 +289,11 @@ def _mac(key, table, name, *values):
     return hashlib.blake2b(text.encode(), digest_size=16, key=key).digest()
 
 
-def _state_rows(state, only=None):
-    """table -> key -> value as JSON text, for every part of a BuildState (or the keys in `only`)"""
+def _state_rows(state, only=None, chunks=None):
+    """table -> key -> value as JSON text, for every part of a BuildState (or the keys in `only`)
+
+    chunks: _chunks(state.papers), when the caller made it already.
+    """
     dumps = orjson.dumps
     keep = only or {}
     return {
@@ -303,7 +305,7 @@ def _state_rows(state, only=None):
         "papers": {
             # A chunk's papers in key order (the dict is built in key order of the archive).
             name: dumps({key: (known[0], tuple(known[1])) for key, known in sorted(chunk)}).decode()
-            for name, chunk in _chunks(state.papers).items()
+            for name, chunk in (chunks or _chunks(state.papers)).items()
             if only is None or name in keep["papers"]
         },
         "topics": {
@@ -334,17 +336,10 @@ def chunk_of(key):
 
 def _chunks(papers):
     """chunk name -> [(key, known)] of every paper"""
-    chunks = {}
+    chunks = defaultdict(list)
     for key, known in papers.items():
-        name = chunk_of(key)
-        if name in chunks:
-            chunks[name].append((key, known))
-        else:
-            chunks[name] = [(key, known)]
+        chunks[chunk_of(key)].append((key, known))
     return chunks
-
-
-_NO_PAPER = (None, None)
 
 
 def _same_paper(new, old):
@@ -355,28 +350,23 @@ def _same_paper(new, old):
 def _changes(old, new):
     """table -> (key -> value text of the rows new or changed, keys of the rows gone) from `old` to `new`"""
     removed = old.papers.keys() - new.papers.keys()
-    get = old.papers.get
+    chunks = _chunks(new.papers)
     changed = {
         "days": {day for day, value in new.days.items() if old.days.get(day) != value},
         # A chunk is written whole when one of its papers changed, came or went.
         "papers": {
             chunk_of(key)
-            for key in {
-                key
-                for key, known in new.papers.items()
-                # Most papers' Known were made from the very lists read: the identity test first.
-                if known[1] is not get(key, _NO_PAPER)[1] and not _same_paper(known, get(key))
-            }
+            for key in {key for key, known in new.papers.items() if not _same_paper(known, old.papers.get(key))}
             | removed
         },
         "topics": {folded for folded, value in new.topics.items() if old.topics.get(folded) != tuple(value)},
         "periods": {name for name, count in new.periods.items() if old.periods.get(name) != count},
         "topic_pages": {path for path, layout in new.topic_pages.items() if old.topic_pages.get(path) != layout},
     }
-    rows = _state_rows(new, changed)
+    rows = _state_rows(new, changed, chunks)
     gone = {
         "days": [day.isoformat() for day in old.days.keys() - new.days.keys()],
-        "papers": list({chunk_of(key) for key in removed} - set(map(chunk_of, new.papers)) if removed else ()),
+        "papers": list({chunk_of(key) for key in removed} - chunks.keys()),
         "topics": list(old.topics.keys() - new.topics.keys()),
         "periods": list(old.periods.keys() - new.periods.keys()),
         "topic_pages": list(old.topic_pages.keys() - new.topic_pages.keys()),
