@@ -81,6 +81,9 @@ def code_stamp():
 
 
 def build(data, out, search):
+    # The last step's writes (hundreds of MB after a full build) flushed first: a daily run
+    # does not start while the disk is still taking yesterday's site.
+    os.sync()
     start = time.time() - 1  # mtimes may be coarser than time.time()
     run = measure(digest_cmd(data, "build", "--out", out, "--search" if search else "--no-search"), cwd=ROOT)
     pages, written, unchanged, removed = built(run)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -111,6 +112,7 @@ def main(argv=None):
             for _ in range(args.runs):
                 shutil.rmtree(work / "site", ignore_errors=True)
                 shutil.copytree(work / "base", work / "site", symlinks=True)
+                os.sync()  # the copy's writes flushed: they are the bench's, not the update's
                 begun = time.perf_counter()
                 proc = subprocess.run([sys.executable, __file__, "--child", data, work / "site"],
                                       capture_output=True, text=True, cwd=BENCH.parent)
