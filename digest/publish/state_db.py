@@ -115,10 +115,16 @@ class StateDB:
     def _read_state(self):
         """The BuildState of the last build, from its five tables"""
         parts = {}
+        loads = orjson.loads
         for table in STATE_TABLES:
             rows = self._select(table, f"SELECT key, value, mac FROM {table}")
-            # One parse for the whole table: every value is a JSON text this code wrote (checked above).
-            values = orjson.loads("[" + ",".join([value for _, value, _ in rows]) + "]")
+            # Every value is a JSON text this code wrote (checked above). Small rows are parsed
+            # in one go, as one array; the papers' chunks (100-300 KB each) one by one, which
+            # spares copying 10-33 MB into one text: 0.16 s -> 0.10 s at 10 years.
+            if table == "papers":
+                values = [loads(value) for _, value, _ in rows]
+            else:
+                values = loads("[" + ",".join([value for _, value, _ in rows]) + "]")
             parts[table] = dict(zip([name for name, _, _ in rows], values, strict=True))
         papers = {}  # [title, keywords] lists, as this code wrote them (their MACs match)
         for chunk in parts["papers"].values():
