@@ -88,6 +88,9 @@ class Archive:
     # "topic/<slug>.html" -> the layout of that page (render.pages.topic_layout) as the last
     # build made it: an update makes only the pages of a touched topic whose layout or papers changed
     topic_pages: dict = field(default_factory=dict)
+    # day -> (its day key, the HTML of its daily feed item) as the last build rendered them: a
+    # day whose key is the same has the same digest, so the same item (render.feeds)
+    editions: dict = field(default_factory=dict)
     # Entries of old days are cut to what cards show (models.CardEntry); these read them whole
     # again for the pages that show more (paper -> Entry, Digest -> Digest). None: nothing is cut.
     full_entry: Callable | None = field(default=None, compare=False, repr=False)
@@ -116,11 +119,12 @@ class BuildState:
     topics: dict  # casefolded keyword -> (slug, name) of its topic
     periods: dict = field(default_factory=dict)  # "week/2026-W01" or "month/2026-01" -> its number of pages
     topic_pages: dict = field(default_factory=dict)  # a topic page's path -> its layout (see Archive)
+    editions: dict = field(default_factory=dict)  # day -> (day key, daily feed item HTML) (see Archive)
 
     @classmethod
-    def of(cls, archive, periods=None, topic_pages=None):
+    def of(cls, archive, periods=None, topic_pages=None, editions=None):
         """The state to save after building `archive` (and the page count of each week and month,
-        and the layout of each topic page)"""
+        the layout of each topic page, and the daily feed's items)"""
         topics = {folded: (slug, archive.topics[slug].name) for folded, slug in archive.topic_index.items()}
         return cls(
             days={day: (archive.day_keys[day], archive.seen[day], archive.counts[day]) for day in archive.days},
@@ -131,6 +135,7 @@ class BuildState:
             topics=topics,
             periods=periods or {},
             topic_pages=topic_pages or {},
+            editions=editions or {},
         )
 
 

@@ -314,6 +314,7 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip,
         full_digest=full.digest,
         period_pages=state.periods,
         topic_pages=state.topic_pages,
+        editions=state.editions,
     )
 
 

@@ -225,6 +225,42 @@ def test_an_update_writes_only_the_rows_that_changed(real_store, data, tmp_path)
     assert {p.name for p in out.iterdir() if p.name.startswith(".")} == {STATE}  # no journal, no marker
 
 
+def test_an_update_reuses_a_daily_feed_item_only_while_its_day_is_the_same(real_store, data, tmp_path):
+    """The daily feed's items are kept in the state with their day's key: an update renders
+    only the items of days whose inputs changed (here the new day's), and uses the others'"""
+    from digest.publish.writer import manifest_key
+
+    out = tmp_path / "site"
+    build_site(config_for(data.root), out)
+    def items(folder):
+        feed = json.loads((folder / "feeds" / "daily.json").read_text())
+        return {item["id"].rsplit(":", 1)[1]: item["content_html"] for item in feed["items"]}
+    first = items(out)
+    with contextlib.closing(sqlite3.connect(out / STATE)) as db:
+        kept = {day: json.loads(value) for day, value in db.execute("SELECT key, value FROM editions")}
+    # Every item of the daily feed, each with its day's key and the HTML the feed has.
+    assert kept.keys() == first.keys() and all(html == first[day] for day, (_, html) in kept.items())
+    same, stale = sorted(kept)[-2:]  # still in the feed after one more day
+    key = manifest_key(data.root)
+    forged = {same: [kept[same][0], "<p>the kept item</p>"], stale: ["another day key", "<p>a stale item</p>"]}
+    with contextlib.closing(sqlite3.connect(out / STATE)) as db, db:
+        for day, value in forged.items():
+            text = json.dumps(value)
+            db.execute("UPDATE editions SET value = ?, mac = ? WHERE key = ?",
+                       (text, state_module._mac(key, "editions", day, text), day))
+    add_last_day(real_store, data)
+    result = build_site(config_for(data.root), out)
+    assert result.updated
+    after = items(out)
+    new_day = hf_files()[-1].stem
+    assert after[same] == "<p>the kept item</p>"  # its key matched: used as it was kept
+    assert after[stale] == first[stale]  # its key did not: rendered again
+    build_site(config_for(data.root), tmp_path / "fresh")
+    fresh = items(tmp_path / "fresh")
+    assert new_day in after and after[new_day] == fresh[new_day] and "<h3>" in after[new_day]
+    assert fresh[same] == first[same]
+
+
 def test_an_update_stopped_before_its_commit_leaves_the_last_state(real_store, data, tmp_path):
     """The writer of a build killed after some writes: the marker, new bytes, the state as it was"""
     from digest.publish.site import build_key

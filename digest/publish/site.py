@@ -104,7 +104,11 @@ def _build_site(config, out, base_url, search, history, digests):
             for day in archive.days
             if archive.scope.wants("days", day)
         ]
-        others = [(path, functools.partial(lambda d: d, data)) for path, data in feed_files(archive, site, config.site)]
+        editions = {}  # filled by feed_files: this build's daily feed items, kept in the state
+        others = [
+            (path, functools.partial(lambda d: d, data))
+            for path, data in feed_files(archive, site, config.site, editions)
+        ]
         others += [(path, functools.partial(lambda d: d, text)) for path, text in sitemaps]
         others.append(("robots.txt", functools.partial(robots_txt, site)))
         static = templates_dir() / "site" / "static"
@@ -112,7 +116,7 @@ def _build_site(config, out, base_url, search, history, digests):
         render_pages(pages, writer, day_files)
         for path, make in others:
             writer.write(path, make())
-        removed = writer.finish(BuildState.of(archive, period_page_counts(paths), layouts))
+        removed = writer.finish(BuildState.of(archive, period_page_counts(paths), layouts, editions))
     finally:
         writer.close()  # its folder descriptors, also when the build stops half-way
     written = writer.written

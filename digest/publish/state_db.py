@@ -2,8 +2,8 @@
 
 One table per part of the state, keyed by its natural key: `files` (a site path -> the
 BLAKE2 of its bytes and the fingerprint of its inputs), the parts of `BuildState` (days,
-papers, topics, periods, topic_pages) and `meta` (the version and the build key). Papers
-are kept in chunks, one row per month of arXiv ids (`chunk_of`): an update reads 40 rows at
+papers, topics, periods, topic_pages, editions: the daily feed's items) and `meta` (the
+version and the build key). Papers are kept in chunks, one row per month of arXiv ids (`chunk_of`): an update reads 40 rows at
 3 years instead of 38,500, and rewrites the chunks of the papers that changed. Every row
 carries a keyed BLAKE2 over its table's name and its values, so an edited or forged row is
 not trusted and a row cannot be moved to another table. An update reads what it needs and
@@ -29,8 +29,8 @@ from digest.errors import FileSystemError, SiteError
 
 STATE = ".digest-build.sqlite"
 JOURNAL = STATE + "-journal"  # sqlite's rollback journal: only while a transaction is being committed
-VERSION = "5"
-STATE_TABLES = ("days", "papers", "topics", "periods", "topic_pages")
+VERSION = "6"
+STATE_TABLES = ("days", "papers", "topics", "periods", "topic_pages", "editions")
 _SCHEMA = [
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, mac BLOB NOT NULL) WITHOUT ROWID",
     "CREATE TABLE files (path TEXT PRIMARY KEY, hash TEXT NOT NULL, inputs TEXT NOT NULL, mac BLOB NOT NULL)"
@@ -113,7 +113,7 @@ class StateDB:
         return rows
 
     def _read_state(self):
-        """The BuildState of the last build, from its five tables"""
+        """The BuildState of the last build, from its tables"""
         parts = {}
         loads = orjson.loads
         for table in STATE_TABLES:
@@ -138,7 +138,10 @@ class StateDB:
         topics = {folded: (slug, name) for folded, (slug, name) in parts["topics"].items()}
         periods = {name: int(count) for name, count in parts["periods"].items()}
         topic_pages = {path: str(layout) for path, layout in parts["topic_pages"].items()}
-        return BuildState(days=days, papers=papers, topics=topics, periods=periods, topic_pages=topic_pages)
+        editions = {dt.date.fromisoformat(day): (str(key), str(html)) for day, (key, html) in parts["editions"].items()}
+        return BuildState(
+            days=days, papers=papers, topics=topics, periods=periods, topic_pages=topic_pages, editions=editions
+        )
 
     def row(self, path):
         """(hash, inputs) the last build recorded for `path`, or None (none, or not trusted)"""
@@ -329,6 +332,11 @@ def _state_rows(state, only=None, chunks=None):
             for path, layout in state.topic_pages.items()
             if only is None or path in keep["topic_pages"]
         },
+        "editions": {
+            day.isoformat(): dumps(edition).decode()
+            for day, edition in state.editions.items()
+            if only is None or day in keep["editions"]
+        },
     }
 
 
@@ -368,6 +376,7 @@ def _changes(old, new):
         "topics": {folded for folded, value in new.topics.items() if old.topics.get(folded) != tuple(value)},
         "periods": {name for name, count in new.periods.items() if old.periods.get(name) != count},
         "topic_pages": {path for path, layout in new.topic_pages.items() if old.topic_pages.get(path) != layout},
+        "editions": {day for day, edition in new.editions.items() if old.editions.get(day) != tuple(edition)},
     }
     rows = _state_rows(new, changed, chunks)
     gone = {
@@ -376,6 +385,7 @@ def _changes(old, new):
         "topics": list(old.topics.keys() - new.topics.keys()),
         "periods": list(old.periods.keys() - new.periods.keys()),
         "topic_pages": list(old.topic_pages.keys() - new.topic_pages.keys()),
+        "editions": [day.isoformat() for day in old.editions.keys() - new.editions.keys()],
     }
     return {table: (rows[table], gone[table]) for table in STATE_TABLES}
 

@@ -113,8 +113,13 @@ def _recent_days(archive, settings):
     return [day for day in days if day >= start], [day for day in days if day < start]
 
 
-def daily_items(archive, site, settings):
-    """One item per edition: the last feed_days days, and at least feed_items editions"""
+def daily_items(archive, site, settings, editions=None):
+    """One item per edition: the last feed_days days, and at least feed_items editions
+
+    An edition's HTML is a function of its day's digest (and of the settings and templates,
+    which the build key holds): one the last build rendered for the same day key
+    (archive.editions) is used as it is. editions: filled with day -> (day key, HTML).
+    """
     recent, older = _recent_days(archive, settings)
     days = recent + older[: max(settings.feed_items - len(recent), 0)]
     guid = f"{GUID_SCHEME}{site_id(settings)}:day:"
@@ -122,14 +127,21 @@ def daily_items(archive, site, settings):
     for day in days:
         d = archive.digests[day]
         url = f"{site.base_url}day/{day}.html"
-        content = DayFeedItem(
-            digest=d,
-            new=tuple(_card(archive, site, item) for item in d.new),
-            trending=tuple(_card(archive, site, t.item, t.reasons) for t in d.trending),
-            url=url,
-            listings=site.listings(d.listings),
-        )
-        html = _render("site/_feed_day.html", content)
+        key = archive.day_keys.get(day)
+        kept = archive.editions.get(day)
+        if key is not None and kept is not None and kept[0] == key:
+            html = kept[1]
+        else:
+            content = DayFeedItem(
+                digest=d,
+                new=tuple(_card(archive, site, item) for item in d.new),
+                trending=tuple(_card(archive, site, t.item, t.reasons) for t in d.trending),
+                url=url,
+                listings=site.listings(d.listings),
+            )
+            html = _render("site/_feed_day.html", content)
+        if editions is not None and key is not None:
+            editions[day] = (key, html)
         items.append(
             FeedItem(
                 f"{guid}{day}",
@@ -232,7 +244,19 @@ def _descending(items):
     return out
 
 
+def _xml_item(item):
+    """The item with its text made safe inside XML (xml_text), once for both XML flavours"""
+    return item._replace(
+        title=xml_text(item.title),
+        html=xml_text(item.html),
+        summary=xml_text(item.summary),
+        authors=tuple(map(xml_text, item.authors)),
+        categories=tuple(map(xml_text, item.categories)),
+    )
+
+
 def _feedgen(site, feed_id, name, title, description, items, kind):
+    """RSS or Atom of `items`, whose text is safe in XML already (_xml_item)"""
     from feedgen.feed import FeedGenerator
 
     fg = FeedGenerator()
@@ -260,22 +284,23 @@ def _feedgen(site, feed_id, name, title, description, items, kind):
         fe = fg.add_entry(order="append")
         fe.id(item.guid)
         fe.guid(item.guid, permalink=False)
-        fe.title(xml_text(item.title))
+        fe.title(item.title)
         fe.link(href=item.url, rel="alternate", type="text/html")
         fe.published(item.date)
         fe.updated(item.date)
         fe.pubDate(item.date)
-        fe.content(xml_text(item.html), type="html")
+        fe.content(item.html, type="html")
         if kind == "rss":
             # The description is the short summary (RSS reads it as HTML: escaped), the
             # edition is content:encoded: the whole HTML once, not twice.
-            fe.description(str(escape(xml_text(item.summary))))
-            fe.dc.dc_creator([xml_text(a) for a in item.authors])
+            fe.description(str(escape(item.summary)))
+            fe.dc.dc_creator(list(item.authors))
         else:
-            fe.summary(xml_text(item.summary))
-            fe.author([{"name": xml_text(a)} for a in item.authors])
-        for category in item.categories:
-            fe.category(term=xml_text(category))
+            fe.summary(item.summary)
+            fe.author([{"name": a} for a in item.authors])
+        if item.categories:
+            # One call: feedgen maps every category to RSS again on each call.
+            fe.category([{"term": category} for category in item.categories])
     if kind == "rss":
         return fg.rss_str(pretty=True)
     return _fix_atom_links(fg.atom_str(pretty=True))
@@ -321,17 +346,18 @@ def json_feed(site, name, title, description, items):
     return orjson.dumps(feed, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
 
 
-def feed_files(archive, site, settings):
+def feed_files(archive, site, settings, editions=None):
     """Every feed file as (path, bytes): daily and papers, each as RSS, Atom and JSON Feed
 
-    settings: the [site] settings (feed_items, feed_days, site_id, base_url).
+    settings: the [site] settings (feed_items, feed_days, site_id, base_url). editions: filled
+    with the daily items' HTML, day -> (day key, HTML), for the next build (daily_items).
     """
     flavours = (
         (
             "daily",
             f"{site.title}",
             f"The daily digest of {site.title}: new and trending papers",
-            daily_items(archive, site, settings),
+            daily_items(archive, site, settings, editions),
         ),
         (
             "papers",
@@ -343,7 +369,8 @@ def feed_files(archive, site, settings):
     files = []
     for name, title, description, items in flavours:
         feed_id = f"{GUID_SCHEME}{site_id(settings)}:feed:{name}"
-        files.append((f"feeds/{name}.xml", _feedgen(site, feed_id, name, title, description, items, "rss")))
-        files.append((f"feeds/{name}.atom", _feedgen(site, feed_id, name, title, description, items, "atom")))
+        xml_items = [_xml_item(item) for item in items]
+        files.append((f"feeds/{name}.xml", _feedgen(site, feed_id, name, title, description, xml_items, "rss")))
+        files.append((f"feeds/{name}.atom", _feedgen(site, feed_id, name, title, description, xml_items, "atom")))
         files.append((f"feeds/{name}.json", json_feed(site, name, title, description, items)))
     return files
