@@ -386,6 +386,27 @@ def test_render_workers_write_what_one_process_writes(real_store, tmp_path, monk
     assert same_files(tmp_path / "alone", tmp_path / "forked")
 
 
+def test_each_render_worker_takes_one_run_of_paper_pages_and_every_page_once():
+    """Paper pages (in order of last sighting) go in one run per worker, so a worker reads each
+    day's whole entries once; the other pages are dealt in turn; nothing is left out or doubled"""
+    from types import SimpleNamespace
+
+    from digest.publish.writer import _share
+
+    pages = [SimpleNamespace(kind="paper", n=n) for n in range(7)]
+    pages[2:2] = [SimpleNamespace(kind="day", n=n) for n in range(100, 105)]
+    files = [(f"{n}.json", None, None) for n in range(5)]
+    shares = [_share(pages, files, index, 2) for index in range(2)]
+    (first, first_files), (second, second_files) = shares
+    assert [p.n for p in first] == [100, 102, 104, 0, 1, 2, 3]
+    assert [p.n for p in second] == [101, 103, 4, 5, 6]
+    assert [f[0] for f in first_files + second_files] == [f[0] for f in files]
+    # More workers than paper pages: the last ones get none, and still every page once.
+    shares = [_share(pages, files, index, 4) for index in range(4)]
+    assert sorted(p.n for mine, _ in shares for p in mine) == sorted(p.n for p in pages)
+    assert sum(len(mine) for mine, _ in shares) == len(pages)
+
+
 def same_files(a, b):
     """Every file of two builds is byte-identical (the manifests aside: they record history)"""
     def files(root):

@@ -350,11 +350,25 @@ def _render_share(index, workers):
     # The folder descriptors are the parent's (inherited through fork): shared, not closed here.
     writer._dirs = dict(parent._dirs)
     writer.hashes, writer.inputs, writer.written = {}, {}, []
-    # Pages are dealt in turn; files in one run each, in their order (each day's JSON reads
-    # its day and the day before: in a run, the day before is the one just read).
-    run = -(-len(files) // workers)
-    _render_into(writer, pages[index::workers], files[index * run : (index + 1) * run])
+    _render_into(writer, *_share(pages, files, index, workers))
     return writer.hashes, writer.inputs, writer.written
+
+
+def _share(pages, files, index, workers):
+    """(pages, files) of worker `index` of `workers`: every page and file exactly once over all
+
+    Paper pages come in order of their last sighting and read that day's whole entries (old
+    days are cut to cards), so each worker takes one run of them, and reads each day once
+    rather than every worker reading every day. The other pages (days, weeks, topics: longer,
+    and of uneven cost) are dealt in turn. Files go in one run each, in their order (each day's
+    JSON reads its day and the day before: in a run, the day before is the one just read).
+    """
+    papers = [page for page in pages if page.kind == "paper"]
+    others = [page for page in pages if page.kind != "paper"]
+    run = -(-len(papers) // workers)
+    mine = others[index::workers] + papers[index * run : (index + 1) * run]
+    run = -(-len(files) // workers)
+    return mine, files[index * run : (index + 1) * run]
 
 
 def render_pages(pages, writer, files=()):
