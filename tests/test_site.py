@@ -401,8 +401,9 @@ def test_each_render_worker_takes_one_run_of_paper_pages_and_every_page_once():
     assert [p.n for p in first] == [100, 102, 104, 0, 1, 2, 3]
     assert [p.n for p in second] == [101, 103, 4, 5, 6]
     assert [f[0] for f in first_files + second_files] == [f[0] for f in files]
-    # More workers than paper pages: the last ones get none, and still every page once.
-    shares = [_share(pages, files, index, 4) for index in range(4)]
+    # Five workers for seven paper pages: runs of two, so the last worker gets none; still every page once.
+    shares = [_share(pages, files, index, 5) for index in range(5)]
+    assert [p.n for p in shares[-1][0] if p.kind == "paper"] == []
     assert sorted(p.n for mine, _ in shares for p in mine) == sorted(p.n for p in pages)
     assert sum(len(mine) for mine, _ in shares) == len(pages)
 
