@@ -134,9 +134,10 @@ def bench_size(label, days, papers, keep, searches=(False, True), repeat=1):
                     if n:
                         restore(work / f"base-{search}", out)
                     runs.append(build(data, out, search))
-                walls = sorted(run.wall for run, *_ in runs)
-                run, pages, files, updated = sorted(runs, key=lambda r: r[0].wall)[(len(runs) - 1) // 2]
-                peak = max(r.rss_mb for r, *_ in runs)
+                runs.sort(key=lambda r: r[0].wall)
+                walls = [r[0].wall for r in runs]
+                _, pages, files, _ = runs[(len(runs) - 1) // 2]  # the median run's counts
+                peak = max(r[0].rss_mb for r in runs)
                 updated = all(r[3] for r in runs) if same_code else None
                 yield label, "one more day", search, statistics.median(walls), peak, files, pages, updated, walls
         finally:
