@@ -144,7 +144,11 @@ _UNSAFE = re.compile(r"[^a-z0-9]+")
 
 def slugify(text, most=60):
     """ascii-lower-dashed text for a file name; empty when nothing is left"""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+    # ASCII is its own NFKD form: only other text is decomposed (most keywords and titles are ASCII).
+    if text.isascii():
+        folded = text.casefold()
+    else:
+        folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
     return _UNSAFE.sub("-", folded).strip("-")[:most].strip("-")
 
 

@@ -88,7 +88,8 @@ def singular(word):
 @functools.cache
 def topic_key(keyword):
     """The canonical key of a keyword, without acronyms resolved: its topic page's name"""
-    match = _PAREN.match(keyword.strip())
+    # Only a keyword that ends in ")" spells an acronym out: the pattern is tried on those only.
+    match = _PAREN.match(keyword.strip()) if ")" in keyword else None
     if match and _is_acronym(match["inner"]) and not _is_acronym(match["outer"]):
         keyword = match["outer"]  # "large language models (LLMs)" is about large language models
     elif match and _is_acronym(match["outer"]) and not _is_acronym(match["inner"]):
@@ -108,7 +109,7 @@ def _is_acronym(text):
 @functools.cache
 def _acronym_pair(keyword):
     """(acronym key, expansion key) when the keyword spells an acronym out, else None"""
-    match = _PAREN.match(keyword.strip())
+    match = _PAREN.match(keyword.strip()) if ")" in keyword else None
     if not match:
         return None
     outer, inner = match["outer"], match["inner"]
@@ -143,7 +144,7 @@ def make_topics(papers, min_papers=TOPIC_MIN_PAPERS):
     # A keyword's topic is decided by the first spelling of its casefold met: the distinct
     # spellings in the order they are first met (dict.fromkeys) decide it, once each, and
     # the papers' 290,000 keywords (at 3 years) are only counted and looked up.
-    slug_of, spelled_as, spellings = {}, {}, defaultdict(Counter)
+    slug_of, spelled_as, spellings = {}, {}, defaultdict(dict)  # spellings: slug -> spelling -> uses
     for keyword in dict.fromkeys(every):
         folded = keyword.casefold()
         slug = slug_of.get(folded)

@@ -53,3 +53,34 @@ def test_arbitrary_bytes(data, fmt):
        fmt=st.sampled_from(FORMATS))
 def test_arbitrary_json(value, fmt):
     check(json.dumps(value).encode(), fmt)
+
+
+# --- page names: the fast paths agree with the general definitions ----------------------
+
+
+def slug_by_definition(text, most=60):
+    """slugify as its docstring defines it, for every text: NFKD, ASCII only, casefolded, dashed"""
+    import re
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:most].strip("-")
+
+
+@settings(max_examples=500)
+@given(text=st.text() | st.text(alphabet=st.characters(max_codepoint=127)))
+def test_slugify_of_ascii_text_skips_only_what_changes_nothing(text):
+    from digest.archive import slugify
+
+    assert slugify(text) == slug_by_definition(text)
+
+
+@settings(max_examples=500)
+@given(outer=st.text(max_size=30), inner=st.text(max_size=12), sep=st.sampled_from(["", " ", "  "]))
+def test_only_a_keyword_with_a_closing_parenthesis_can_spell_an_acronym_out(outer, inner, sep):
+    """topic_key and _acronym_pair try their pattern only on keywords holding ")": no other can match"""
+    from digest.topics import _PAREN
+
+    for keyword in (outer, f"{outer}{sep}({inner})", f"{outer}{sep}({inner}) ", inner):
+        if ")" not in keyword:
+            assert _PAREN.match(keyword.strip()) is None
