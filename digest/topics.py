@@ -142,33 +142,32 @@ def make_topics(papers, min_papers=TOPIC_MIN_PAPERS):
     expand = {acronym: min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0] for acronym, counts in spelled.items()}
     # An expansion that is itself an acronym of something else is not followed: one step only.
     # A keyword's topic is decided by the first spelling of its casefold met: the distinct
-    # spellings in the order they are first met (dict.fromkeys) decide it, once each, and
-    # the papers' 290,000 keywords (at 3 years) are only counted and looked up.
-    slug_of, spelled_as, spellings = {}, {}, defaultdict(dict)  # spellings: slug -> spelling -> uses
-    for keyword in dict.fromkeys(every):
+    # spellings in the order they are first met (a Counter keeps that order) decide it, once
+    # each, and the papers' 290,000 keywords (at 3 years) are only counted and looked up.
+    slug_of, spelled_as, spellings = {}, {}, defaultdict(list)  # spellings: slug -> its spellings
+    for keyword in times_used:
         folded = keyword.casefold()
         slug = slug_of.get(folded)
         if slug is None:
             slug = topic_key(keyword)
             slug = slug_of[folded] = expand.get(slug, slug)
         spelled_as[keyword] = slug
-        spellings[slug][keyword] = times_used[keyword]
+        spellings[slug].append(keyword)
     members = defaultdict(list)
     slug_of_keyword = spelled_as.__getitem__
     for key, keywords in papers:
         for slug in dict.fromkeys(map(slug_of_keyword, keywords)):
             members[slug].append(key)
     topics = {}
-    for slug in sorted(members):
-        keys = members[slug]
-        if len(keys) < min_papers:
-            continue
-        names = sorted(spellings[slug].items(), key=lambda kv: (-kv[1], kv[0]))
+    # Most keywords are one paper's (in the real archive, 36,000 of 41,000 slugs): only the
+    # kept ones are sorted and named.
+    for slug in sorted(slug for slug, keys in members.items() if len(keys) >= min_papers):
+        names = sorted(((name, times_used[name]) for name in spellings[slug]), key=lambda kv: (-kv[1], kv[0]))
         # Spellings that differ only by case are one alias, spelled its most common way.
         aliases = {}
         for name, _ in names:
             aliases.setdefault(name.casefold(), name)
         aliases = tuple(aliases.values())[1:]
-        topics[slug] = Topic(slug, names[0][0], tuple(keys), aliases)
+        topics[slug] = Topic(slug, names[0][0], tuple(members[slug]), aliases)
     index = {folded: slug for folded, slug in slug_of.items() if slug in topics}
     return topics, index
