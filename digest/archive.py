@@ -81,6 +81,8 @@ class Archive:
     counts: dict = field(default_factory=dict)  # day -> DayCount
     topics: dict = field(default_factory=dict)  # slug -> digest.topics.Topic, in slug order
     topic_index: dict = field(default_factory=dict)  # casefolded keyword -> the slug of its topic
+    # spelling -> (its topic key, its acronym pair), of every keyword of the papers (topics.make_topics)
+    spellings: dict = field(default_factory=dict)
     scope: Scope = EVERYTHING  # the pages whose inputs may have changed since the last build
     fetched: dict = field(default_factory=dict)  # day -> fetched_at stamps of its snapshots (days with a digest)
     # "week/2026-W01" -> its number of pages, as the last build made them (an update's periods out of scope)
@@ -120,6 +122,7 @@ class BuildState:
     periods: dict = field(default_factory=dict)  # "week/2026-W01" or "month/2026-01" -> its number of pages
     topic_pages: dict = field(default_factory=dict)  # a topic page's path -> its layout (see Archive)
     editions: dict = field(default_factory=dict)  # day -> (day key, daily feed item HTML) (see Archive)
+    spellings: dict = field(default_factory=dict)  # spelling -> (topic key, acronym pair) (see Archive)
 
     @classmethod
     def of(cls, archive, periods=None, topic_pages=None, editions=None):
@@ -136,6 +139,7 @@ class BuildState:
             periods=periods or {},
             topic_pages=topic_pages or {},
             editions=editions or {},
+            spellings=archive.spellings,
         )
 
 

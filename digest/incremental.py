@@ -92,7 +92,7 @@ def _collect(config, store, state, skip, history, given):
     digests, seen, latest, fetched = _compute_days(store, history, config, days, files_by_day, {}, lists, given, full)
     counts = {day: DayCount(len(d.new), len(d.trending)) for day, d in digests.items()}
     papers = _make_papers(history, latest)
-    topics, topic_index = _topics(papers)
+    topics, topic_index, spellings = _topics(papers)
     return Archive(
         days=tuple(days),
         digests=digests,
@@ -102,15 +102,19 @@ def _collect(config, store, state, skip, history, given):
         counts=counts,
         topics=topics,
         topic_index=topic_index,
+        spellings=spellings,
         fetched=fetched,
         full_entry=full.entry,
         full_digest=full.digest,
     )
 
 
-def _topics(papers):
-    """(slug -> Topic, casefolded keyword -> slug) of the papers' keywords (digest.topics)"""
-    return make_topics((paper.key, paper.entry.keywords) for paper in papers.values())
+def _topics(papers, known=None):
+    """(slug -> Topic, casefolded keyword -> slug, spelling -> (topic key, acronym pair)) of the
+    papers' keywords (digest.topics); known: the last build's spellings"""
+    spellings = dict(known or {})
+    topics, index = make_topics(((paper.key, paper.entry.keywords) for paper in papers.values()), known=spellings)
+    return topics, index, spellings
 
 
 def _day_keys(days, files_by_day, history, config):
@@ -263,7 +267,7 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip,
         raise _Stale("a paper the last build did not know")
     _load_latest(lists, history, files_by_day, touched - latest.keys(), latest, full)
     papers = _make_papers(history, latest, state.papers)
-    topics, topic_index = _topics(papers)
+    topics, topic_index, spellings = _topics(papers, state.spellings)
     # A keyword whose topic changed (another slug, a new name, no topic any more, a topic
     # now) changes the pages of every paper that has it, and the topics it left and joined.
     now = {folded: (slug, topics[slug].name) for folded, slug in topic_index.items()}
@@ -308,6 +312,7 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip,
         counts=counts,
         topics=topics,
         topic_index=topic_index,
+        spellings=spellings,
         scope=scope,
         fetched=fetched,
         full_entry=full.entry,

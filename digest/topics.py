@@ -124,18 +124,26 @@ def _acronym_pair(keyword):
     return acronym, expansion
 
 
-def make_topics(papers, min_papers=TOPIC_MIN_PAPERS):
+def make_topics(papers, min_papers=TOPIC_MIN_PAPERS, known=None):
     """(slug -> Topic, casefolded keyword -> slug) from (paper key, keywords) pairs
 
     Only topics of `min_papers` papers or more are kept; the index maps each keyword of a
     kept topic to its slug. Topics come in slug order.
+
+    known: spelling -> (topic_key, _acronym_pair) of that spelling, as a build worked them out
+    before (they depend on the spelling alone); the spellings it lacks are added to it.
+    Worked out anew, they were 40 % of make_topics on the real archive's 43,600 spellings.
     """
     papers = tuple(papers)
+    known = {} if known is None else known
     every = list(chain.from_iterable(keywords for _, keywords in papers))
     times_used = Counter(every)  # each spelling: how many times papers use it
     spelled = defaultdict(Counter)  # acronym key -> Counter of expansion keys
     for keyword, times in times_used.items():
-        pair = _acronym_pair(keyword)
+        made = known.get(keyword)
+        if made is None:
+            made = known[keyword] = (topic_key(keyword), _acronym_pair(keyword))
+        pair = made[1]
         if pair:
             spelled[pair[0]][pair[1]] += times
     # Each acronym takes its most common expansion (ties: the first in key order).
@@ -149,7 +157,7 @@ def make_topics(papers, min_papers=TOPIC_MIN_PAPERS):
         folded = keyword.casefold()
         slug = slug_of.get(folded)
         if slug is None:
-            slug = topic_key(keyword)
+            slug = known[keyword][0]
             slug = slug_of[folded] = expand.get(slug, slug)
         spelled_as[keyword] = slug
         spellings[slug].append(keyword)

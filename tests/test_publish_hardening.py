@@ -24,6 +24,7 @@ from test_site import same_files
 from digest.config import Config, SiteSettings
 from digest.errors import FileSystemError, SiteError
 from digest.history import load_history
+from digest.incremental import collect_archive
 from digest.pipeline import import_files
 from digest.publish import state_db as state_module
 from digest.publish.site import build_site
@@ -223,6 +224,30 @@ def test_an_update_writes_only_the_rows_that_changed(real_store, data, tmp_path)
     keys = load_history(data).observations
     assert every == {chunk_of(key) for key in keys} and len(every) < len(keys) / 20
     assert {p.name for p in out.iterdir() if p.name.startswith(".")} == {STATE}  # no journal, no marker
+
+
+def test_an_update_works_out_the_topic_keys_of_new_spellings_only(real_store, data, tmp_path, monkeypatch):
+    """The state keeps each keyword's topic key beside its papers' chunk: an update works out
+    only the spellings no paper of the last build had"""
+    from digest import topics
+
+    out, config = tmp_path / "site", config_for(data.root)
+    build_site(config, out)
+    before = {k for p in collect_archive(config, data).papers.values() for k in p.entry.keywords}
+    add_last_day(real_store, data)
+    after = {k for p in collect_archive(config, data).papers.values() for k in p.entry.keywords}
+    worked_out = []
+    pair = topics._acronym_pair  # called once for each spelling make_topics does not know
+    monkeypatch.setattr(topics, "_acronym_pair", lambda keyword: worked_out.append(keyword) or pair(keyword))
+    result = build_site(config, out)
+    assert result.updated
+    assert after - before and sorted(worked_out) == sorted(after - before)
+    with state_db(out) as db:
+        kept = {}
+        for (value,) in db.execute("SELECT value FROM spellings"):
+            kept.update(json.loads(value))
+    assert kept.keys() == after  # every keyword of the archive's papers, and no other
+    assert all(kept[word] == [topics.topic_key(word), None] for word in after if ")" not in word)
 
 
 def test_an_update_reuses_a_daily_feed_item_only_while_its_day_is_the_same(real_store, data, tmp_path):

@@ -5,7 +5,8 @@ BLAKE2 of its bytes and the fingerprint of its inputs), the parts of `BuildState
 papers, topics, periods, topic_pages, editions: the daily feed's items) and `meta` (the
 version and the build key). Papers are kept in chunks, one row per month of arXiv ids
 (`chunk_of`): an update reads 40 rows at 3 years instead of 38,500, and rewrites the chunks
-of the papers that changed. Every row carries a keyed BLAKE2 over its table's name and its
+of the papers that changed. `spellings` keeps, beside each chunk of papers, the topic key
+of each of their keywords (topics.make_topics), so an update works out only new spellings'. Every row carries a keyed BLAKE2 over its table's name and its
 values, so an edited or forged row is not trusted and a row cannot be moved to another
 table. An update reads what it needs and writes the rows that changed, in one transaction;
 a full build writes a new file whole.
@@ -30,8 +31,8 @@ from digest.errors import FileSystemError, SiteError
 
 STATE = ".digest-build.sqlite"
 JOURNAL = STATE + "-journal"  # sqlite's rollback journal: only while a transaction is being committed
-VERSION = "6"
-STATE_TABLES = ("days", "papers", "topics", "periods", "topic_pages", "editions")
+VERSION = "7"
+STATE_TABLES = ("days", "papers", "spellings", "topics", "periods", "topic_pages", "editions")
 _SCHEMA = [
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, mac BLOB NOT NULL) WITHOUT ROWID",
     "CREATE TABLE files (path TEXT PRIMARY KEY, hash TEXT NOT NULL, inputs TEXT NOT NULL, mac BLOB NOT NULL)"
@@ -122,7 +123,7 @@ class StateDB:
             # Every value is a JSON text this code wrote (checked above). Small rows are parsed
             # in one go, as one array; the papers' chunks (100-300 KB each) one by one, which
             # spares copying 10-33 MB into one text: 0.16 s -> 0.10 s at 10 years.
-            if table == "papers":
+            if table in ("papers", "spellings"):
                 values = [loads(value) for _, value, _ in rows]
             else:
                 values = loads("[" + ",".join([value for _, value, _ in rows]) + "]")
@@ -132,6 +133,11 @@ class StateDB:
             if not isinstance(chunk, dict):
                 raise Distrusted("a chunk of papers that is not one")
             papers.update(chunk)
+        spellings = {}  # spelling -> [topic key, acronym pair or None], one chunk per chunk of papers
+        for chunk in parts["spellings"].values():
+            if not isinstance(chunk, dict):
+                raise Distrusted("a chunk of spellings that is not one")
+            spellings.update(chunk)
         days = {
             dt.date.fromisoformat(day): (key, tuple(seen), DayCount(int(new), int(trending)))
             for day, (key, seen, new, trending) in parts["days"].items()
@@ -141,7 +147,13 @@ class StateDB:
         topic_pages = {path: str(layout) for path, layout in parts["topic_pages"].items()}
         editions = {dt.date.fromisoformat(day): (str(key), str(html)) for day, (key, html) in parts["editions"].items()}
         return BuildState(
-            days=days, papers=papers, topics=topics, periods=periods, topic_pages=topic_pages, editions=editions
+            days=days,
+            papers=papers,
+            topics=topics,
+            periods=periods,
+            topic_pages=topic_pages,
+            editions=editions,
+            spellings=spellings,
         )
 
     def row(self, path):
@@ -306,6 +318,8 @@ def _state_rows(state, only=None, chunks=None):
     """
     dumps = orjson.dumps
     keep = only or {}
+    chunks = chunks or _chunks(state.papers)
+    spellings = state.spellings
     return {
         "days": {
             day.isoformat(): dumps([key, list(seen), count[0], count[1]]).decode()
@@ -315,8 +329,16 @@ def _state_rows(state, only=None, chunks=None):
         "papers": {
             # A chunk's papers in key order (the dict is built in key order of the archive).
             name: dumps({key: (known[0], tuple(known[1])) for key, known in sorted(chunk)}).decode()
-            for name, chunk in (chunks or _chunks(state.papers)).items()
+            for name, chunk in chunks.items()
             if only is None or name in keep["papers"]
+        },
+        # The topic keys of a chunk's papers' keywords, kept and rewritten with that chunk.
+        "spellings": {
+            name: dumps(
+                {word: spellings[word] for _, known in sorted(chunk) for word in known[1] if word in spellings}
+            ).decode()
+            for name, chunk in chunks.items()
+            if only is None or name in keep["spellings"]
         },
         "topics": {
             folded: dumps(tuple(value)).decode()
@@ -379,10 +401,12 @@ def _changes(old, new):
         "topic_pages": {path for path, layout in new.topic_pages.items() if old.topic_pages.get(path) != layout},
         "editions": {day for day, edition in new.editions.items() if old.editions.get(day) != tuple(edition)},
     }
+    changed["spellings"] = changed["papers"]  # a chunk's spellings are its papers' keywords
     rows = _state_rows(new, changed, chunks)
     gone = {
         "days": [day.isoformat() for day in old.days.keys() - new.days.keys()],
         "papers": list({chunk_of(key) for key in removed} - chunks.keys()),
+        "spellings": list({chunk_of(key) for key in removed} - chunks.keys()),
         "topics": list(old.topics.keys() - new.topics.keys()),
         "periods": list(old.periods.keys() - new.periods.keys()),
         "topic_pages": list(old.topic_pages.keys() - new.topic_pages.keys()),
