@@ -2,14 +2,15 @@
 
 One table per part of the state, keyed by its natural key: `files` (a site path -> the
 BLAKE2 of its bytes and the fingerprint of its inputs), the parts of `BuildState` (days,
-papers, topics, periods, topic_pages, editions: the daily feed's items) and `meta` (the
+papers, spellings, topics, periods, topic_pages, editions: the daily feed's items) and `meta` (the
 version and the build key). Papers are kept in chunks, one row per month of arXiv ids
 (`chunk_of`): an update reads 40 rows at 3 years instead of 38,500, and rewrites the chunks
 of the papers that changed. `spellings` keeps, beside each chunk of papers, the topic key
-of each of their keywords (topics.make_topics), so an update works out only new spellings'. Every row carries a keyed BLAKE2 over its table's name and its
-values, so an edited or forged row is not trusted and a row cannot be moved to another
-table. An update reads what it needs and writes the rows that changed, in one transaction;
-a full build writes a new file whole.
+of each of their keywords (topics.make_topics), so an update works out only new spellings.
+Every row carries a keyed BLAKE2 over its table's name and its values, so an edited or
+forged row is not trusted and a row cannot be moved to another table. An update reads
+what it needs and writes the rows that changed, in one transaction; a full build writes a
+new file whole.
 """
 
 from __future__ import annotations
