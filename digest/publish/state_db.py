@@ -407,12 +407,12 @@ def _changes(old, new):
     gone = {
         "days": [day.isoformat() for day in old.days.keys() - new.days.keys()],
         "papers": list({chunk_of(key) for key in removed} - chunks.keys()),
-        "spellings": list({chunk_of(key) for key in removed} - chunks.keys()),
         "topics": list(old.topics.keys() - new.topics.keys()),
         "periods": list(old.periods.keys() - new.periods.keys()),
         "topic_pages": list(old.topic_pages.keys() - new.topic_pages.keys()),
         "editions": [day.isoformat() for day in old.editions.keys() - new.editions.keys()],
     }
+    gone["spellings"] = gone["papers"]
     return {table: (rows[table], gone[table]) for table in STATE_TABLES}
 
 
