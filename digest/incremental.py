@@ -272,9 +272,13 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip,
     # now) changes the pages of every paper that has it, and the topics it left and joined.
     now = {folded: (slug, topics[slug].name) for folded, slug in topic_index.items()}
     retopic = {f for f in now.keys() | state.topics.keys() if now.get(f) != state.topics.get(f)}
+    # Weeks and months show no keywords: a paper touched only by a topic change (a keyword of
+    # one paper that a new paper now shares) changes its own page and its topics', not its
+    # periods'. With real keywords that is most of the papers touched: their periods would
+    # read and render hundreds of days again for one new day.
+    periods = _changed_periods(days, tuple(state.days), changed[0], touched, history)
     if retopic:
         touched |= {key for key, paper in papers.items() if any(k.casefold() in retopic for k in paper.entry.keywords)}
-    periods = _changed_periods(days, tuple(state.days), changed[0], touched, history)
     # A week or month shows its top papers as cards (summaries, authors, links): every paper
     # seen in a period that is built again gets its full entry.
     shown = {

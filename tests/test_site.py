@@ -842,3 +842,41 @@ def test_an_update_leaves_the_papers_of_the_day_before_alone(real_store, tmp_pat
     assert len(only_before - set(made)) > len(only_before) // 2
     build_site(config, tmp_path / "fresh", base_url=BASE_URL)
     assert same_files(out, tmp_path / "fresh")
+
+
+def test_a_topic_change_makes_its_papers_pages_but_not_their_weeks_and_months(real_store, tmp_path, monkeypatch):
+    """Weeks and months show no keywords: a paper whose page changes only because a keyword
+    of it changed topic with the new day (a one-paper keyword a new paper now shares) does
+    not make its weeks and months be read and rendered again"""
+    from digest.archive import iso_week, month_of
+
+    _, config, out, before, after, update, made = update_one_day(
+        real_store, tmp_path, monkeypatch, "RollupPage", lambda a, k: "/".join(a[0].removesuffix(".html").split("/")[:2]))
+    assert update.updated
+
+    def topic_of(archive, keyword):
+        slug = archive.topic_index.get(keyword.casefold())
+        return slug and (slug, archive.topics[slug].name)
+
+    new_day, day_before = after.days[-1], after.days[-2]
+    seen = set(after.seen[new_day]) | set(after.seen[day_before])
+    retopic_only = {
+        key
+        for key, paper in after.papers.items()
+        if key not in seen and any(topic_of(before, k) != topic_of(after, k) for k in paper.entry.keywords)
+    }
+    # The periods of the days built, and of every sighting of a paper seen on them.
+    days = {new_day, day_before} | {o.day for key in seen for o in after.papers[key].observations}
+    theirs = {f"week/{iso_week(d)}" for d in days} | {f"month/{month_of(d)}" for d in days}
+    elsewhere = {
+        name
+        for key in retopic_only
+        for o in after.papers[key].observations
+        for name in (f"week/{iso_week(o.day)}", f"month/{month_of(o.day)}")
+    } - theirs
+    assert len(elsewhere) >= 3, elsewhere  # papers of older periods, touched by a topic change only
+    assert not elsewhere & set(made), elsewhere & set(made)
+    assert set(made) >= {f"week/{iso_week(new_day)}", f"month/{month_of(new_day)}"}
+    assert any(f"paper/{after.papers[key].slug}.html" in update.written for key in retopic_only)
+    build_site(config, tmp_path / "fresh", base_url=BASE_URL)
+    assert same_files(out, tmp_path / "fresh")
