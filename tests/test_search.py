@@ -53,8 +53,8 @@ def test_one_shard_per_month_of_first_day(sharded):
     assert listed["order"] == ["2026-08.3", "2026-08.2", "2025-10", "2024-05"]
     for name in ("pagefind-ui.js", "pagefind-ui.css"):
         assert (site / "pagefind" / name).is_file()
-    # no scratch tree left behind
-    assert not [p for p in (site / "pagefind").iterdir() if p.name.startswith(".")]
+    # no scratch tree left behind; the one dotfile is the pages' hashes (not served)
+    assert [p.name for p in (site / "pagefind").iterdir() if p.name.startswith(".")] == [".pages.json"]
 
 
 def search(browser, base, query):
@@ -142,6 +142,40 @@ def test_a_new_day_rebuilds_only_the_current_shard(sharded):
     # and a build with nothing new indexes nothing
     again = run("build", "--out", site, "--base-url", "https://example.org/digest/")
     assert "search indexed" not in again.stdout and shard_hashes(site) == after
+
+
+def inodes(site):
+    """shard file ('2024-05/pagefind.js') -> its inode number"""
+    return {p.relative_to(site / "pagefind").as_posix(): p.stat().st_ino for p in (site / "pagefind").rglob("*") if p.is_file()}
+
+
+def test_a_page_that_changed_only_by_its_topic_links_leaves_its_shard_alone(tmp_path):
+    """A new paper that shares a keyword with an old one makes that keyword a topic: the old
+    paper's page gains a link, which pagefind does not index, so the old month's shard is not
+    built again; the index is the one a fresh build makes"""
+    run = Run(tmp_path / "data")
+    run("import", *[ARCHIVE / f"{day}.json" for day in OLD_DAYS + CURRENT_DAYS])
+    site = tmp_path / "site"
+    run("build", "--out", site)
+    pages = {p: p.read_bytes() for p in (site / "paper").glob("*.html")}
+    old = inodes(site)
+    run("import", ARCHIVE / f"{NEXT_DAY}.json")
+    update = run("build", "--out", site)
+    assert "search indexed" in update.stdout  # (a full build: the feeds show every one of these days)
+    old_ids = {e["paper"]["id"] for d in OLD_DAYS for e in raw(d)}
+    relinked = [p for p, raw_page in pages.items() if p.stem in old_ids and p.read_bytes() != raw_page]
+    assert relinked  # precondition: old papers' pages gained (or lost) a topic link
+    for page in relinked:
+        assert b"topic/" in page.read_bytes() or b"topic/" in pages[page]
+    new = inodes(site)
+    # A shard built again is a new folder of new files (_index_shard): other inode numbers.
+    for month in ("2024-05", "2025-10"):
+        kept = {k: v for k, v in new.items() if k.startswith(month + "/")}
+        assert kept and all(old.get(k) == v for k, v in kept.items()), month
+    assert any(k.startswith("2026-08") and old.get(k) != v for k, v in new.items())
+    fresh = tmp_path / "fresh"
+    run("build", "--out", fresh)
+    assert shard_hashes(fresh) == shard_hashes(site)
 
 
 def test_a_month_left_by_every_paper_loses_its_shard(tmp_path):

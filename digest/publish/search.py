@@ -4,9 +4,12 @@ of the recent months)
 Indexing every page whenever one changed grows with the archive (45 s and 6 GB at 40,000
 pages). Instead each month's papers (by the month of their first day) get their own index
 in pagefind/<month>/ (pagefind/<month>.<part>/ while the month is recent: shard_of_day),
-rebuilt only when one of its pages changed, was added or left; the search page merges the
-shards in the browser (pagefind's mergeIndex). A day's update then re-indexes the week of its
-new papers and those of the papers it saw again: a few hundred pages, whatever the archive's size.
+rebuilt only when what pagefind reads of one of its pages changed, or a page was added or
+left; the search page merges the shards in the browser (pagefind's mergeIndex). A day's update
+then re-indexes the week of its new papers and those of the papers it saw again: a few hundred
+pages, whatever the archive's size. A paper page that changed only by its links (a keyword
+that gained its topic link because a new paper shares it: most pages an update rewrites, with
+real keywords) indexes the same, and leaves its shard as it is.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import functools
 import hashlib
 import importlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,7 +36,11 @@ FOLDER = "pagefind"
 PART_DAYS = 7  # a recent month is indexed in parts of this many days (its 1st-7th, 8th-14th, ...)
 SETTLED_DAYS = 14  # days after a month ends when its parts make way for one index of the month
 SHARDS = "shards.json"  # in pagefind/: the shards the search page merges, and what each was built from
+# In pagefind/, not served (a dotfile, as the build state): paper page -> _search_hash of it.
+PAGES = ".pages.json"
 UI_FILES = ("pagefind-ui.js", "pagefind-ui.css")
+# What pagefind does not index: a link's target, and whether a word is a link or a span.
+_MARKUP = re.compile(rb'<a href="[^"]*">|</a>|<span>|</span>')
 _MODULES = ("pagefind_bin_extended", "pagefind_bin")
 
 
@@ -95,15 +103,25 @@ def index_search(out, shard_of, changed):
     if built.get("pagefind") != version:
         built = {"shards": {}}
     old = built["shards"]
-    touched = {shard_of[path] for path in changed if path in shard_of}
+    known = _read_pages(folder)
+    touched = set()
+    for path in changed:
+        if path in shard_of:
+            made = _search_hash(out / path)
+            if made is None or known.get(path) != made:
+                touched.add(shard_of[path])
+            known[path] = made
     stale = sorted(
         shard
         for shard, key in wanted.items()
         if shard in touched or old.get(shard) != key or not (folder / shard / "pagefind.js").is_file()
     )
+    # A shard indexed now has every page's hash (a build without search kept none).
+    known.update((path, _search_hash(out / path)) for shard in stale for path in members[shard] if path not in known)
     keep = {shard: key for shard, key in old.items() if shard in wanted and shard not in stale}
     # Recorded before any shard is touched: a build stopped half-way rebuilds what it was building.
     _write_shards(folder, version, keep)
+    _write_pages(folder, {path: known[path] for path in shard_of if known.get(path)})
     for entry in folder.iterdir() if folder.is_dir() else ():
         if entry.is_dir() and entry.name not in wanted:
             shutil.rmtree(entry)
@@ -139,6 +157,29 @@ def _index_shard(out, shard, paths):
         tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
         raise SiteError(f"pagefind failed on {out} (shard {shard}): {tail[0]}")
     return shard
+
+
+def _search_hash(path):
+    """What pagefind reads of a page, as a hash: its bytes without plain links and spans (a
+    keyword that gains or loses its topic link indexes the same: checked against pagefind's
+    output); None when the page cannot be read"""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    return hashlib.blake2b(_MARKUP.sub(b"", raw), digest_size=16).hexdigest()
+
+
+def _read_pages(folder):
+    try:
+        data = orjson.loads((folder / PAGES).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+def _write_pages(folder, pages):
+    write_atomic(folder / PAGES, orjson.dumps(pages, option=orjson.OPT_SORT_KEYS))
 
 
 def _members_key(paths):
