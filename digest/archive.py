@@ -9,9 +9,13 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
+
+
+class StaleState(Exception):
+    """The last build's state cannot serve this update (a row that does not match, or one missing): build everything"""
 
 
 class Paper(NamedTuple):
@@ -45,6 +49,64 @@ class Known(NamedTuple):
     keywords: tuple
 
 
+class LazyPapers(Mapping):
+    """key -> Paper of every paper in the history, each made when first asked for (an update)
+
+    A paper seen on a day the update read has its entry from there (`latest`); any other has
+    the title and keywords the last build kept (Known), read from its state row when first
+    asked for: an update reads the rows of the papers its pages show, not the archive's.
+    """
+
+    def __init__(self, observations, slugs, latest, read):
+        self.observations = observations  # key -> its observations (the history's)
+        self.slugs = slugs  # key -> page name of every paper, in key order
+        self._latest = latest  # key -> latest entry of the papers whose day was read
+        self._read = read  # keys -> {key: [title, keywords]} of the rows found
+        self._made = {}
+
+    def __getitem__(self, key):
+        paper = self._made.get(key)
+        if paper is None:
+            self.want((key,))
+            paper = self._made[key]
+        return paper
+
+    def want(self, keys):
+        """Make the Papers of `keys` now, the rows of those whose day was not read in one go"""
+        missing = [key for key in keys if key not in self._made]
+        if not missing:
+            return
+        unknown = [key for key in missing if key not in self.slugs]
+        if unknown:
+            raise KeyError(unknown[0])
+        unread = [key for key in missing if key not in self._latest]
+        rows = self._read(unread) if unread else {}
+        make = tuple.__new__  # as _make_papers: no Python-level __new__ per paper
+        for key in missing:
+            entry = self._latest.get(key)
+            if entry is None:
+                row = rows.get(key)
+                if not isinstance(row, list) or len(row) != 2:
+                    raise StaleState(f"the build state does not know the paper {key}")
+                entry = make(Known, (row[0], tuple(row[1])))
+            self._made[key] = make(Paper, (key, self.slugs[key], entry, self.observations[key]))
+
+    def __contains__(self, key):
+        return key in self.slugs
+
+    def __iter__(self):
+        return iter(self.slugs)
+
+    def __len__(self):
+        return len(self.slugs)
+
+
+def want_papers(papers, keys):
+    """Make the Papers of `keys` at once where they are made on demand (LazyPapers): one read, not one per paper"""
+    if isinstance(papers, LazyPapers):
+        papers.want(keys)
+
+
 class DayCount(NamedTuple):
     """How many new and trending papers a day had (the archive page lists every day's)"""
 
@@ -76,19 +138,24 @@ class Archive:
     days: tuple  # every day with a snapshot, sorted
     digests: dict  # day -> Digest: every day on a full build, the recomputed days on an update
     seen: dict  # day -> tuple of paper keys seen that day, by (listing, rank)
-    papers: dict  # key -> Paper (its entry is Known when an update did not load it)
+    papers: Mapping  # key -> Paper: a dict on a full build, LazyPapers on an update
     day_keys: dict = field(default_factory=dict)  # day -> fingerprint of every input its digest depends on
     counts: dict = field(default_factory=dict)  # day -> DayCount
-    topics: dict = field(default_factory=dict)  # slug -> digest.topics.Topic, in slug order
-    topic_index: dict = field(default_factory=dict)  # casefolded keyword -> the slug of its topic
-    # spelling -> (its topic key, its acronym pair), of every keyword of the papers (topics.make_topics)
-    spellings: dict = field(default_factory=dict)
+    # slug -> digest.topics.Topic of every topic kept, in slug order (an update: of its scope's topics)
+    topics: dict = field(default_factory=dict)
+    # casefolded keyword -> the slug of its topic, when kept (an update: the keywords of the papers it read)
+    topic_index: dict = field(default_factory=dict)
+    topic_list: dict = field(default_factory=dict)  # slug -> (name, number of papers) of every topic kept
+    book: object = None  # the digest.topics.TopicBook of the topics: its rows go in the build state
+    # key -> [title, keywords] of the papers an update changed (None: gone), saved in the build
+    # state; None on a full build (every paper's row is saved)
+    paper_rows: dict | None = None
     scope: Scope = EVERYTHING  # the pages whose inputs may have changed since the last build
     fetched: dict = field(default_factory=dict)  # day -> fetched_at stamps of its snapshots (days with a digest)
     # "week/2026-W01" -> its number of pages, as the last build made them (an update's periods out of scope)
     period_pages: dict = field(default_factory=dict)
-    # "topic/<slug>.html" -> the layout of that page (render.pages.topic_layout) as the last
-    # build made it: an update makes only the pages of a touched topic whose layout or papers changed
+    # "topic/<slug>.html" -> the layout of that page (render.topic_pages.topic_layout) as the last build
+    # made it, for the topics of an update's scope: it makes only the pages whose layout or papers changed
     topic_pages: dict = field(default_factory=dict)
     # day -> (its day key, the HTML of its daily feed item) as the last build rendered them: a
     # day whose key is the same has the same digest, so the same item (render.feeds)
@@ -107,39 +174,58 @@ class Archive:
         digest = self.digests[day]
         return self.full_digest(digest) if self.full_digest else digest
 
+    def paper_days(self):
+        """(page name, first day seen, last day seen) of every paper, in key order, without making Papers"""
+        papers = self.papers
+        if isinstance(papers, LazyPapers):
+            observations = papers.observations
+            return [(slug, observations[key][0].day, observations[key][-1].day) for key, slug in papers.slugs.items()]
+        return [(p.slug, p.observations[0].day, p.observations[-1].day) for p in papers.values()]
+
 
 @dataclass(frozen=True)
 class BuildState:
-    """What the last build remembers of its archive, saved in its build state (publish/state_db.py)
+    """What a build remembers of its archive, saved in its build state (publish/state_db.py)
 
     Every day is keyed by the chained fingerprint of its inputs, so a day whose key is
-    unchanged is known to have the same digest, papers seen and counts as last time.
+    unchanged is known to have the same digest, papers seen and counts as last time. The
+    small parts are read whole; the keyed ones (papers, topics, topic page layouts) are read
+    by key (`read`) and saved as the rows a build changed (`rows`).
     """
 
     days: dict  # day -> (key, seen keys, DayCount)
-    papers: dict  # key -> Known, or the [title, keywords] list it is made from
-    topics: dict  # casefolded keyword -> (slug, name) of its topic
     periods: dict = field(default_factory=dict)  # "week/2026-W01" or "month/2026-01" -> its number of pages
-    topic_pages: dict = field(default_factory=dict)  # a topic page's path -> its layout (see Archive)
     editions: dict = field(default_factory=dict)  # day -> (day key, daily feed item HTML) (see Archive)
-    spellings: dict = field(default_factory=dict)  # spelling -> (topic key, acronym pair) (see Archive)
+    # table -> key -> value of the keyed tables this build saves (None: the row is gone):
+    # papers (key -> [title, keywords]), the TopicBook's tables and topic_pages (slug -> {path: layout})
+    rows: dict = field(default_factory=dict)
+    whole: bool = True  # `rows` are every row (a full build), not the ones an update changed
+    # read(table, keys) -> {key: value} of the last build's keyed rows, each checked (StaleState if one does not match)
+    read: Callable | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, archive, periods=None, topic_pages=None, editions=None):
-        """The state to save after building `archive` (and the page count of each week and month,
-        the layout of each topic page, and the daily feed's items)"""
-        topics = {folded: (slug, archive.topics[slug].name) for folded, slug in archive.topic_index.items()}
+        """The state to save after building `archive`, with the page count of each week and
+        month, the layout of each topic page made (path -> layout) and the daily feed's items"""
+        layouts = {}
+        for path, layout in (topic_pages or {}).items():
+            slug = path.removeprefix("topic/").partition("/")[0].removesuffix(".html")
+            layouts.setdefault(slug, {})[path] = layout
+        whole = archive.paper_rows is None
+        if whole:
+            papers = {key: [p.entry.title, list(p.entry.keywords)] for key, p in archive.papers.items()}
+            rows = archive.book.every_row() if archive.book is not None else {}
+        else:
+            papers = archive.paper_rows
+            rows = archive.book.changed_rows()
+            # The topics of the scope: their layouts now, or none (no longer a topic).
+            layouts = {slug: layouts.get(slug) for slug in archive.scope.topics or ()}
         return cls(
             days={day: (archive.day_keys[day], archive.seen[day], archive.counts[day]) for day in archive.days},
-            papers={
-                key: p.entry if type(p.entry) is Known else Known(p.entry.title, tuple(p.entry.keywords))
-                for key, p in archive.papers.items()
-            },
-            topics=topics,
             periods=periods or {},
-            topic_pages=topic_pages or {},
             editions=editions or {},
-            spellings=archive.spellings,
+            rows={"papers": papers, **rows, "topic_pages": layouts},
+            whole=whole,
         )
 
 

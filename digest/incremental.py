@@ -7,30 +7,30 @@ the recent days the feeds show) are read and computed; the rest comes from the s
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections import defaultdict
 
-from digest.archive import Archive, DayCount, Known, Paper, Scope, iso_week, month_of, paper_slug
+from digest.archive import (
+    Archive,
+    DayCount,
+    LazyPapers,
+    Paper,
+    Scope,
+    StaleState,
+    iso_week,
+    month_of,
+    paper_slug,
+)
 from digest.diff import make_digest
+from digest.entries import Damaged, FullEntries, Lists, full_from, latest_entries, load_latest
 from digest.errors import NoDataError, SiteError, StoreError
 from digest.history import load_history
-from digest.models import CardEntry
-from digest.pipeline import with_details
-from digest.render.presentation import card_entry
-from digest.store import Store, load_snapshot
-from digest.topics import make_topics
+from digest.store import Store
+from digest.topics.book import TopicBook, TopicLinks
 
 
 class _Stale(Exception):
     """The last build's state cannot be used for this update: build everything"""
-
-
-class _Damaged(Exception):
-    """Snapshot files that cannot be read, as (path, the error naming it): computed again without them"""
-
-    def __init__(self, *files):
-        self.files = files
 
 
 def collect_archive(config, store=None, state=None, warn=None, *, history=None, digests=None):
@@ -58,7 +58,7 @@ def collect_archive(config, store=None, state=None, warn=None, *, history=None, 
     while True:
         try:
             return _collect(config, store, state, skip if warn else None, history, given)
-        except _Damaged as damaged:
+        except Damaged as damaged:
             if warn is None:
                 raise StoreError(damaged.files[0][1]) from None
             for path, why in damaged.files:
@@ -73,7 +73,7 @@ def _collect(config, store, state, skip, history, given):
     if history is None:
         history = load_history(store, skip=skip)
         if history.damaged:
-            raise _Damaged(*history.damaged)
+            raise Damaged(*history.damaged)
     days = history.days()
     if not days:
         raise NoDataError(f"no snapshots in {store.snapshots} yet: run 'digest import' or 'digest fetch' first")
@@ -85,14 +85,17 @@ def _collect(config, store, state, skip, history, given):
     if state is not None:
         try:
             return _update_archive(store, history, config, files_by_day, day_keys, state, skip, given)
-        except _Stale:
+        except (_Stale, StaleState):
             pass
-    lists = _Lists(store, skip)
-    full = _Full(config, store, history, skip, _full_from(days, config))
+    lists = Lists(store, skip)
+    full = FullEntries(config, store, history, skip, full_from(days, config))
     digests, seen, latest, fetched = _compute_days(store, history, config, days, files_by_day, {}, lists, given, full)
     counts = {day: DayCount(len(d.new), len(d.trending)) for day, d in digests.items()}
     papers = _make_papers(history, latest)
-    topics, topic_index, spellings = _topics(papers)
+    book = TopicBook()
+    book.fill(((paper.key, paper.entry.keywords) for paper in papers.values()), frozen=True)
+    topics, topic_index = book.every_topic()
+    topic_list = book.topic_list()
     return Archive(
         days=tuple(days),
         digests=digests,
@@ -102,19 +105,12 @@ def _collect(config, store, state, skip, history, given):
         counts=counts,
         topics=topics,
         topic_index=topic_index,
-        spellings=spellings,
+        topic_list=topic_list,
+        book=book,
         fetched=fetched,
         full_entry=full.entry,
         full_digest=full.digest,
     )
-
-
-def _topics(papers, known=None):
-    """(slug -> Topic, casefolded keyword -> slug, spelling -> (topic key, acronym pair)) of the
-    papers' keywords (digest.topics); known: the last build's spellings"""
-    spellings = dict(known or {})
-    topics, index = make_topics(((paper.key, paper.entry.keywords) for paper in papers.values()), known=spellings)
-    return topics, index, spellings
 
 
 def _day_keys(days, files_by_day, history, config):
@@ -133,47 +129,12 @@ def _day_keys(days, files_by_day, history, config):
     return keys
 
 
-class _Lists:
-    """Stored snapshots read through load_snapshot, the recent ones kept for re-observations
-
-    A re-observation keeps only what moves; its papers' details come from the lists of its
-    window, exactly as pipeline.with_details gives them to `digest diff`, so a full build,
-    an update and the command line agree. Each list is read once while it is recent.
-    """
-
-    KEEP = 64  # lists kept: several windows' worth (window_days is 7 by default)
-
-    def __init__(self, store, skip=None):
-        self.store = store
-        self.skip = skip or {}  # damaged files, left out
-        self.kept = {}
-
-    def load(self, path):
-        """The snapshot at path, a re-observation completed from its window's lists"""
-        return with_details(self.store, self._read(path), load=self._list)
-
-    def _read(self, path):
-        try:
-            return load_snapshot(self.store, path)
-        except StoreError as e:
-            raise _Damaged((path, str(e))) from None
-
-    def _list(self, listing, day):
-        key = (listing, day)
-        if key not in self.kept:
-            path = self.store.path(listing, day)
-            self.kept[key] = self._read(path) if path.exists() and path not in self.skip else None
-            if len(self.kept) > self.KEEP:
-                del self.kept[next(iter(self.kept))]  # the oldest read
-        return self.kept[key]
-
-
 def _compute_days(store, history, config, days, files_by_day, previous, lists, given, full):
     """Digests, papers seen, latest entries and fetch times of `days`, in order
 
     previous: listing -> its snapshot before the first day (updated in place); lists: the
-    _Lists that reads the snapshots and completes re-observations; given: day -> a Digest
-    the caller computed already from the same history, used as it is; full: the _Full
+    Lists that reads the snapshots and completes re-observations; given: day -> a Digest
+    the caller computed already from the same history, used as it is; full: the FullEntries
     that knows from which day on entries are kept whole (those before are cut to cards).
     """
     digests, seen, latest, fetched = {}, {}, {}, {}
@@ -186,7 +147,7 @@ def _compute_days(store, history, config, days, files_by_day, previous, lists, g
         digests[day] = given.get(day) or make_digest(
             day, history, today, before, config.trending, config.digest.top_items, load=lists._list
         )
-        seen[day] = _latest_entries(day, today, history, latest)
+        seen[day] = latest_entries(day, today, history, latest)
         if day < full.since:
             full.cut(day, digests, latest, seen[day])
         fetched[day] = tuple(sorted({s.fetched_at for s in today.values() if s.fetched_at}))
@@ -194,34 +155,22 @@ def _compute_days(store, history, config, days, files_by_day, previous, lists, g
     return digests, seen, latest, fetched
 
 
-def _latest_entries(day, today, history, latest):
-    """Record each paper's entry of `day` in `latest` (the best-ranked one); the keys seen, in order"""
-    keys = []
-    for listing in sorted(today):
-        for entry in today[listing].entries:
-            key = history.key_of(entry)
-            if key not in latest or latest[key][0] < day or latest[key][1].rank > entry.rank:
-                latest[key] = (day, entry)
-            keys.append(key)
-    return tuple(dict.fromkeys(keys))
-
-
-def _make_papers(history, latest, known=None):
-    """key -> Paper for every paper in the history, in key order; a page name is never shared
-
-    known: key -> [title, keywords] of the last build's papers, for those not in `latest`.
-    """
+def _paper_slugs(history):
+    """key -> page name of every paper in the history, in key order; a page name is never shared"""
     keys = sorted(history.observations)
-    slugs = dict(zip(map(paper_slug, keys), keys))
-    if len(slugs) < len(keys):
+    slugs = dict(zip(keys, map(paper_slug, keys)))
+    if len(set(slugs.values())) < len(keys):
         _shared_slug(keys)
-    known = known or {}
+    return slugs
+
+
+def _make_papers(history, latest):
+    """key -> Paper for every paper in the history, in key order"""
     observations = history.observations
     # tuple.__new__ skips the Python-level __new__ of a NamedTuple: 38,000 papers on every build.
     make = tuple.__new__
     return {
-        key: make(Paper, (key, slug, latest[key][1] if key in latest else make(Known, known[key]), observations[key]))
-        for slug, key in slugs.items()
+        key: make(Paper, (key, slug, latest[key][1], observations[key])) for key, slug in _paper_slugs(history).items()
     }
 
 
@@ -248,8 +197,8 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip,
     if start < 1:
         raise _Stale("every day changed")
     fresh = days[start:]
-    lists = _Lists(store, skip)
-    full = _Full(config, store, history, skip, _full_from(days, config))
+    lists = Lists(store, skip)
+    full = FullEntries(config, store, history, skip, full_from(days, config))
     previous = _previous_snapshots(lists, files_by_day, fresh[0])
     digests, seen_now, latest, fetched = _compute_days(
         store, history, config, fresh, files_by_day, previous, lists, given, full
@@ -263,22 +212,33 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip,
     since = days[first - 1]
     seen_before = {key for day, (_, keys, _) in state.days.items() if day > since for key in keys}
     touched = ({key for day in days[first:] for key in seen[day]} | seen_before) & history.observations.keys()
-    if not (history.observations.keys() - latest.keys()) <= state.papers.keys():
-        raise _Stale("a paper the last build did not know")
-    _load_latest(lists, history, files_by_day, touched - latest.keys(), latest, full)
-    papers = _make_papers(history, latest, state.papers)
-    topics, topic_index, spellings = _topics(papers, state.spellings)
-    # A keyword whose topic changed (another slug, a new name, no topic any more, a topic
-    # now) changes the pages of every paper that has it, and the topics it left and joined.
-    now = {folded: (slug, topics[slug].name) for folded, slug in topic_index.items()}
-    retopic = {f for f in now.keys() | state.topics.keys() if now.get(f) != state.topics.get(f)}
+    gone = seen_before - history.observations.keys()  # papers seen only on deleted days
+    load_latest(lists, history, files_by_day, touched - latest.keys(), latest, full)
+    # The titles and keywords the last build kept of those papers: the rows of the papers that
+    # came, went or changed are saved, and the topics change by their keywords only.
+    known = state.read("papers", sorted(touched | gone))
+    paper_rows, changes = {}, []
+    for key in sorted(touched | gone):
+        entry = latest[key][1] if key in touched else None
+        now = [entry.title, list(entry.keywords)] if entry is not None else None
+        was = known.get(key)
+        if was is not None and (not isinstance(was, list) or len(was) != 2):
+            raise StaleState(f"the build state's row of the paper {key} is not one")
+        if now != was:
+            paper_rows[key] = now
+            before, after = tuple(was[1]) if was else (), tuple(now[1]) if now else ()
+            if before != after:
+                changes.append((key, before, after))
+    book = TopicBook(state.read)
+    affected, relinked = book.apply(changes)
     # Weeks and months show no keywords: a paper touched only by a topic change (a keyword of
     # one paper that a new paper now shares) changes its own page and its topics', not its
     # periods'. With real keywords that is most of the papers touched: their periods would
     # read and render hundreds of days again for one new day.
     periods = _changed_periods(days, tuple(state.days), changed[0], touched, history)
-    if retopic:
-        touched |= {key for key, paper in papers.items() if any(k.casefold() in retopic for k in paper.entry.keywords)}
+    folds = {k.casefold() for key in touched for k in latest[key][1].keywords}
+    folds |= {k.casefold() for key, was in known.items() for k in was[1]}  # before too: topics a paper left
+    touched |= relinked & history.observations.keys()
     # A week or month shows its top papers as cards (summaries, authors, links): every paper
     # seen in a period that is built again gets its full entry.
     shown = {
@@ -289,23 +249,26 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip,
     }
     missing = (touched | shown) - latest.keys()
     if missing:
-        _load_latest(lists, history, files_by_day, missing, latest, full)
-        # Only these papers' entries change (Known kept their keywords: the same topics), and
-        # the dict keeps its key order: making every Paper again would cost a full pass.
-        make = tuple.__new__
-        papers.update(
-            (key, make(Paper, (key, papers[key].slug, latest[key][1], papers[key].observations))) for key in missing
-        )
-    keywords = {k.casefold() for key in touched for k in papers[key].entry.keywords}
-    # Before too: a paper gone with a deleted day leaves its topics.
-    keywords |= {k.casefold() for key in touched | seen_before if key in state.papers for k in state.papers[key][1]}
-    slugs = {topic_index[f] for f in keywords | retopic if f in topic_index}
-    slugs |= {state.topics[f][0] for f in keywords | retopic if f in state.topics}
+        load_latest(lists, history, files_by_day, missing, latest, full)
+    papers = LazyPapers(
+        history.observations,
+        _paper_slugs(history),
+        {key: entry for key, (_, entry) in latest.items()},
+        lambda keys: state.read("papers", keys),
+    )
+    # The topics of every keyword of a touched paper (their pages list it) and those the changes moved.
+    slugs = frozenset(affected | book.slugs_of(folds))
+    topics = {slug: book.topic(slug) for slug in sorted(slugs) if book.kept(slug)}
+    # The keyword links of the papers whose pages and feed items this update makes, read now
+    # (a forked render worker must not read the state).
+    links = TopicLinks(book)
+    links.want({k.casefold() for key in touched for k in latest[key][1].keywords})
+    layouts = state.read("topic_pages", sorted(slugs))
     scope = Scope(
         days=frozenset(changed),
         periods=frozenset(periods),
         papers=frozenset(touched),
-        topics=frozenset(slugs & topics.keys()),
+        topics=slugs,
     )
     return Archive(
         days=days,
@@ -315,14 +278,16 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip,
         day_keys=day_keys,
         counts=counts,
         topics=topics,
-        topic_index=topic_index,
-        spellings=spellings,
+        topic_index=links,
+        topic_list=book.topic_list(),
+        book=book,
+        paper_rows=paper_rows,
         scope=scope,
         fetched=fetched,
         full_entry=full.entry,
         full_digest=full.digest,
         period_pages=state.periods,
-        topic_pages=state.topic_pages,
+        topic_pages={path: layout for pages in layouts.values() for path, layout in pages.items()},
         editions=state.editions,
     )
 
@@ -357,23 +322,6 @@ def _days_by_folder(files_by_day):
     return folders
 
 
-def _load_latest(lists, history, files_by_day, keys, latest, full):
-    """Add to `latest` the entry of each paper's last sighting, reading only the days those were on"""
-    wanted = defaultdict(set)
-    for key in keys:
-        wanted[history.observations[key][-1].day].add(key)
-    for day, found in sorted(wanted.items()):
-        today = {}
-        for path in files_by_day[day]:
-            snapshot = lists.load(path)
-            today[snapshot.listing] = snapshot
-        entries = {}
-        _latest_entries(day, today, history, entries)
-        if day < full.since:
-            full.cut_entries(entries, found)
-        latest.update((key, entries[key]) for key in found)
-
-
 def _changed_periods(days, old_days, since, papers, history):
     """Weeks and months that may show something new: those of changed days, those where a
     changed paper was seen, and those whose previous or next period changed"""
@@ -393,127 +341,3 @@ def _neighbours(names, name):
         return None
     n = names.index(name)
     return (names[n - 1] if n else None, names[n + 1] if n + 1 < len(names) else None)
-
-
-FULL_DAYS = 31  # days before the feeds' first whose entries are kept whole too (late additions)
-
-
-def _full_from(days, config):
-    """The first day whose entries a build keeps whole: the feeds' days and a month before
-
-    The feeds show the last `feed_days` days and at least `feed_items` editions and papers;
-    every day before is cut to what cards show (CardEntry), and read again in full for the
-    pages that show more (a paper's page, a day's JSON) when they render.
-    """
-    most = max(config.site.feed_items, config.site.feed_days)
-    return days[max(len(days) - most - FULL_DAYS, 0)] if days else None
-
-
-class _Full:
-    """Cuts the entries of old days to cards, and reads them whole again for the pages that
-    show them: a paper's whole latest entry (its page), a day's whole Digest (its JSON)
-
-    A forked render worker inherits it and keeps its own few recently read days.
-    """
-
-    KEEP = 8  # days of whole entries kept (a worker renders paper pages in order of last sighting)
-
-    def __init__(self, config, store, history, skip, since):
-        self.config = config
-        self.settings = config.digest
-        self.store = store
-        self.history = history
-        self.skip = skip or {}
-        self.since = since  # days before this one are cut
-        self.lists = None
-        self.days = {}  # day -> key -> whole latest Entry, the last KEEP days read
-        self.read = {}  # path -> whole Snapshot, the last KEEP read
-
-    def cut(self, day, digests, latest, keys):
-        """Cut the digest of `day` and the latest entries of its papers to CardEntry (and leave
-        out what no page shows of it: the papers dropped since the day before)"""
-        settings = self.settings
-        cards = {}
-
-        def card(entry):
-            made = cards.get(id(entry))
-            if made is None:
-                made = cards[id(entry)] = card_entry(entry, settings.max_authors, settings.summary_sentences)
-            return made
-
-        d = digests[day]
-        digests[day] = dataclasses.replace(
-            d,
-            new=tuple(dataclasses.replace(i, entry=card(i.entry)) for i in d.new),
-            trending=tuple(
-                dataclasses.replace(t, item=dataclasses.replace(t.item, entry=card(t.item.entry))) for t in d.trending
-            ),
-            returning=tuple(dataclasses.replace(i, entry=card(i.entry)) for i in d.returning),
-            # No page shows the papers a list dropped (the whole previous list, on a daily
-            # list); the day's JSON, which does, computes its digest again (digest()).
-            dropped=(),
-            top=tuple(dataclasses.replace(i, entry=card(i.entry)) for i in d.top),
-        )
-        for key in keys:
-            seen_on, entry = latest[key]
-            if seen_on == day:
-                latest[key] = (seen_on, card(entry))
-
-    def cut_entries(self, entries, keys):
-        """Cut the latest entries of `keys` (an update's papers of an old day) to CardEntry"""
-        settings = self.settings
-        for key in keys:
-            seen_on, entry = entries[key]
-            entries[key] = (seen_on, card_entry(entry, settings.max_authors, settings.summary_sentences))
-
-    def _lists(self):
-        if self.lists is None:
-            self.lists = _Lists(self.store, self.skip)
-        return self.lists
-
-    def _load(self, path):
-        """A whole snapshot, the last few kept: a day's JSON reads its day and the day before"""
-        if path not in self.read:
-            self.read[path] = self._lists().load(path)
-            if len(self.read) > self.KEEP:
-                del self.read[next(iter(self.read))]
-        return self.read[path]
-
-    def _today(self, day):
-        today = {}
-        for listing, days in self.history.listing_days.items():
-            if day in days:
-                path = self.store.path(listing, day)
-                if path not in self.skip:
-                    snapshot = self._load(path)
-                    today[snapshot.listing] = snapshot
-        return today
-
-    def entry(self, paper):
-        """The whole latest entry of a paper (its page shows the abstract and every author)"""
-        if type(paper.entry) is not CardEntry:
-            return paper.entry
-        day = paper.observations[-1].day
-        if day not in self.days:
-            found = {}
-            _latest_entries(day, self._today(day), self.history, found)
-            self.days[day] = {key: entry for key, (_, entry) in found.items()}
-            if len(self.days) > self.KEEP:
-                del self.days[next(iter(self.days))]
-        return self.days[day][paper.key]
-
-    def digest(self, digest):
-        """The whole Digest of a day whose digest was cut (its JSON has every field of every entry)"""
-        if digest.date >= self.since:
-            return digest
-        day = digest.date
-        today = self._today(day)
-        before = {}
-        for listing in today:
-            earlier = self.history.previous_day(listing, day)
-            path = self.store.path(listing, earlier) if earlier else None
-            before[listing] = self._load(path) if path and path not in self.skip else None
-        settings = self.config
-        return make_digest(
-            day, self.history, today, before, settings.trending, settings.digest.top_items, load=self._lists()._list
-        )

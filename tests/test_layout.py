@@ -8,7 +8,7 @@ from conftest import ROOT
 PACKAGE = ROOT / "digest"
 # The stages that read or write the store, history or network: render/ and archive.py (values
 # in, text or values out) import none of them.
-IO_STAGES = ("digest.store", "digest.history", "digest.pipeline", "digest.incremental", "digest.fetch",
+IO_STAGES = ("digest.store", "digest.history", "digest.pipeline", "digest.incremental", "digest.entries", "digest.fetch",
              "digest.http", "digest.run", "digest.publish", "digest.cli", "digest.gitimport")
 PURE = ("digest.render", "digest.archive", "digest.diff", "digest.topics", "digest.models", "digest.text")
 MAX_LINES = 520

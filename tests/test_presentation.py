@@ -84,16 +84,17 @@ def test_a_long_topic_page_links_its_neighbours_and_ends(tmp_path):
     import lxml.html
 
     import digest.render.pages
+    import digest.render.topic_pages
 
     store = Store(tmp_path / "data")
     import_files(store, sorted(HF_DAILY.glob("*.json")))
     out = tmp_path / "site"
-    old = digest.render.pages.TOPIC_PAGE
-    digest.render.pages.TOPIC_PAGE = 2
+    old = digest.render.topic_pages.TOPIC_PAGE
+    digest.render.topic_pages.TOPIC_PAGE = 2
     try:
         build_site(Config(data_dir=store.root), out, base_url="https://example.org/")
     finally:
-        digest.render.pages.TOPIC_PAGE = old
+        digest.render.topic_pages.TOPIC_PAGE = old
     longest = max((out / "topic").iterdir(), key=lambda p: len(list(p.glob("*.html"))) if p.is_dir() else 0)
     count = len(list(longest.glob("*.html"))) + 1
     assert count >= 9

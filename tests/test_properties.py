@@ -84,3 +84,74 @@ def test_only_a_keyword_with_a_closing_parenthesis_can_spell_an_acronym_out(oute
     for keyword in (outer, f"{outer}{sep}({inner})", f"{outer}{sep}({inner}) ", inner):
         if ")" not in keyword:
             assert _PAREN.match(keyword.strip()) is None
+
+
+# --- topics: a book changed paper by paper is the book made of all the papers at once --------
+
+# Few words, so that papers share keywords; case variants, plurals, acronyms spelled out both
+# ways and an acronym spelled out by two expansions, so that folds, keys and expansions move.
+KEYWORDS = st.sampled_from([
+    "LLM", "LLMs", "llms", "large language models (LLMs)", "Large Language Models (LLMs)",
+    "large language model", "LLMs (large language models)", "language models (LLMs)",
+    "GRPO", "GRPO (Group Relative Policy Optimization)", "group relative policy optimization",
+    "RL", "reinforcement learning (RL)", "Reinforcement Learning", "robot learning (RL)",
+    "Vision-Language Models", "vision language model", "VLM", "diffusion", "Diffusion", "agents",
+    "Straße", "strasse", "AMH", "absolute memory human (AMH)", "Absolute Memory Human (Amh)",
+])
+PAPER_KEYS = st.sampled_from([f"25{m:02d}.0{n:04d}" for m in range(1, 4) for n in range(6)] + ["title:a paper"])
+# A paper's keywords (maybe none), or None: the paper is gone.
+CHANGE = st.tuples(PAPER_KEYS, st.none() | st.lists(KEYWORDS, max_size=5).map(tuple))
+
+
+def _json_rows(rows):
+    """A book's rows as the build state keeps them: JSON text, read back as new values"""
+    return {table: {key: json.dumps(value, sort_keys=True) for key, value in found.items()} for table, found in rows.items()}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=st.lists(CHANGE, max_size=12), steps=st.lists(st.lists(CHANGE, max_size=6), min_size=1, max_size=4),
+       least=st.sampled_from([1, 2, 3]))
+def test_a_topic_book_changed_paper_by_paper_equals_one_made_of_every_paper(first, steps, least):
+    from digest.topics.book import TopicBook
+
+    papers = {}
+    stored = {}  # table -> key -> JSON text: the rows the last "build" saved
+    for changes in [first, *steps]:
+        book = TopicBook(lambda table, keys, stored=stored: {k: json.loads(stored[table][k]) for k in keys
+                                                             if k in stored.get(table, {})}, min_papers=least)
+        now = dict(papers)
+        for key, keywords in changes:
+            if keywords is None:
+                now.pop(key, None)
+            else:
+                now[key] = keywords
+        made = [(key, papers.get(key, ()), now.get(key, ())) for key in sorted(papers.keys() | now.keys())
+                if papers.get(key, ()) != now.get(key, ())]
+        whole_before = TopicBook(min_papers=least)
+        whole_before.fill(sorted(papers.items()))
+        slugs, relinked = book.apply(made)
+        whole = TopicBook(min_papers=least)
+        whole.fill(sorted(now.items()))
+        for table, found in _json_rows(book.changed_rows()).items():
+            for key, value in found.items():
+                if value == "null":
+                    stored.setdefault(table, {}).pop(key, None)
+                else:
+                    stored.setdefault(table, {})[key] = value
+        # The rows kept are the rows of a book made of every paper at once.
+        stored = {table: rows for table, rows in stored.items() if rows}
+        assert stored == {t: rows for t, rows in _json_rows(whole.every_row()).items() if rows}
+        topics, index = whole.every_topic()
+        old_topics, old_index = whole_before.every_topic()
+        # Every topic that changed is among the slugs given, and is what the book makes of its rows.
+        changed = {s for s in topics.keys() | old_topics.keys() if topics.get(s) != old_topics.get(s)}
+        assert changed <= slugs
+        assert all(book.topic(slug) == topics.get(slug) for slug in slugs)
+        # Every paper whose keyword links changed is among the papers given (or changed itself).
+        moved = {key for key in now.keys() | papers.keys()
+                 for k in now.get(key, ()) + papers.get(key, ())
+                 if index.get(k.casefold()) != old_index.get(k.casefold())}
+        assert moved <= relinked | {key for key, _, _ in made}
+        folds = {k.casefold() for keywords in now.values() for k in keywords}
+        assert book.links(folds) == {fold: slug for fold, slug in index.items() if fold in folds}
+        papers = now

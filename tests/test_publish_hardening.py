@@ -28,7 +28,7 @@ from digest.incremental import collect_archive
 from digest.pipeline import import_files
 from digest.publish import state_db as state_module
 from digest.publish.site import build_site
-from digest.publish.state_db import JOURNAL, STATE, chunk_of
+from digest.publish.state_db import JOURNAL, KEYED_TABLES, STATE
 from digest.publish.writer import OLD_MANIFEST
 from digest.store import Store
 
@@ -99,28 +99,39 @@ def test_a_state_listing_paths_outside_deletes_nothing_outside(data, tmp_path, s
     assert same_files(out, tmp_path / "fresh")
 
 
-def edit_row(db, data, edit):
-    """Change the saved state the way an attacker without the key could"""
-    if edit == "a paper's value":
-        db.execute("UPDATE papers SET value = replace(value, 'a', 'b') WHERE key = (SELECT min(key) FROM papers)")
+def new_day_topic(db, real_store):
+    """The slug of a topic the last fixture day's papers join (an update reads its rows)"""
+    from digest.topics import topic_key
+
+    day = real_store.load_path(real_store.snapshots / "hf-daily" / hf_files()[-1].name)
+    slugs = {topic_key(k) for entry in day.entries for k in entry.keywords}
+    laid_out = {key for (key,) in db.execute("SELECT key FROM topic_pages")}
+    return min(slugs & laid_out)
+
+
+def edit_row(db, data, edit, real_store):
+    """Change the saved state the way an attacker without the key could, in a row the update reads"""
+    if edit == "a topic's value":
+        db.execute("UPDATE topic_list SET value = replace(value, 'a', 'b')")
     elif edit == "the build key":
         db.execute("UPDATE meta SET value = 'x' || value WHERE key = 'build'")
     elif edit == "a day's key":
         db.execute("UPDATE days SET value = '[\"0\"' || substr(value, instr(value, ',')) WHERE key = "
                    "(SELECT max(key) FROM days)")
     elif edit == "a row moved to another table":
-        # Same columns and a value the other table could hold ("3" as a layout), its own valid
-        # MAC: but that MAC names the table it was made for.
-        db.execute("INSERT INTO topic_pages SELECT * FROM periods LIMIT 1")
+        # The same key and a value the other table could hold, its own valid MAC: but that MAC
+        # names the table it was made for (the group of a topic's key, as that topic's layouts).
+        slug = new_day_topic(db, real_store)
+        db.execute("UPDATE topic_pages SET (value, mac) = (SELECT value, mac FROM groups WHERE key = ?1) WHERE key = ?1",
+                   (slug,))
     elif edit == "a row of another data folder":
         key = os.urandom(32).hex().encode()
-        name, value = db.execute("SELECT key, value FROM papers ORDER BY key LIMIT 1").fetchone()
+        (value,) = db.execute("SELECT value FROM topic_list").fetchone()
         value = value.replace("a", "b", 1)
-        db.execute("UPDATE papers SET value = ?, mac = ? WHERE key = ?",
-                   (value, state_module._mac(key, "papers", name, value), name))
+        db.execute("UPDATE topic_list SET value = ?, mac = ?", (value, state_module._mac(key, "topic_list", "all", value)))
 
 
-@pytest.mark.parametrize("edit", ["a paper's value", "the build key", "a day's key", "a row moved to another table",
+@pytest.mark.parametrize("edit", ["a topic's value", "the build key", "a day's key", "a row moved to another table",
                                   "a row of another data folder"])
 def test_an_edited_state_row_is_not_trusted(real_store, data, tmp_path, edit):
     victim = outside_folder(tmp_path)
@@ -128,7 +139,7 @@ def test_an_edited_state_row_is_not_trusted(real_store, data, tmp_path, edit):
     build_site(config_for(data.root), out)
     add_last_day(real_store, data)
     with state_db(out) as db:
-        edit_row(db, data, edit)
+        edit_row(db, data, edit, real_store)
         assert db.total_changes == 1
     result = build_site(config_for(data.root), out)
     assert not result.updated and result.removed == ()  # a full build that deletes nothing
@@ -200,6 +211,12 @@ def rows(path):
                 for row in db.execute(f"SELECT {'path' if table == 'files' else 'key'}, mac FROM {table}")}
 
 
+def keyed_values(path):
+    """table -> key -> value of the keyed tables of a state file"""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return {table: dict(db.execute(f"SELECT key, value FROM {table}")) for table in KEYED_TABLES}
+
+
 def test_an_update_writes_only_the_rows_that_changed(real_store, data, tmp_path):
     out = tmp_path / "site"
     first = build_site(config_for(data.root), out)
@@ -216,38 +233,57 @@ def test_an_update_writes_only_the_rows_that_changed(real_store, data, tmp_path)
     assert len(files) < first.files / 4 and len(changed) < len(after) / 4
     days = {key for table, key, _ in changed if table == "days"}
     assert days == {"2026-08-21"}  # the new day; every older day's row is the last build's
-    # Papers are kept a chunk (a month of arXiv ids) a row: only chunks of the new day's papers change.
+    # A paper a row: only the new day's papers' rows change, and every paper has one.
     day = real_store.load_path(real_store.snapshots / "hf-daily" / hf_files()[-1].name)
-    chunks = {key for table, key, _ in changed if table == "papers"}
-    every = {key for table, key, _ in after if table == "papers"}
-    assert chunks and chunks <= {chunk_of(entry.id) for entry in day.entries} and len(every) > 2 * len(chunks)
-    keys = load_history(data).observations
-    assert every == {chunk_of(key) for key in keys} and len(every) < len(keys) / 20
+    papers = {key for table, key, _ in changed if table == "papers"}
+    assert papers and papers <= {entry.id for entry in day.entries}
+    assert {key for table, key, _ in after if table == "papers"} == load_history(data).observations.keys()
+    # The topics' rows that change are those of the new day's keywords (and the list of topics).
+    folds = {key for table, key, _ in changed if table == "folds"}
+    assert folds and folds <= {k.casefold() for entry in day.entries for k in entry.keywords}
+    assert {key for table, key, _ in changed if table == "topic_list"} == {"all"}
+    # The updated keyed rows are a fresh build's, value for value (the same data folder, the same MACs).
+    build_site(config_for(data.root), tmp_path / "fresh")
+    assert keyed_values(out / STATE) == keyed_values(tmp_path / "fresh" / STATE)
     assert {p.name for p in out.iterdir() if p.name.startswith(".")} == {STATE}  # no journal, no marker
 
 
-def test_an_update_works_out_the_topic_keys_of_new_spellings_only(real_store, data, tmp_path, monkeypatch):
-    """The state keeps each keyword's topic key beside its papers' chunk: an update works out
-    only the spellings no paper of the last build had"""
-    from digest import topics
+def test_an_update_reads_the_rows_of_its_papers_keywords_only(real_store, data, tmp_path, monkeypatch):
+    """An update reads the rows of the topic book for the keywords of the papers it touches, not
+    the archive's: a day costs its own papers' keywords"""
+    from digest.render.feeds import _recent_days
 
     out, config = tmp_path / "site", config_for(data.root)
     build_site(config, out)
-    before = {k for p in collect_archive(config, data).papers.values() for k in p.entry.keywords}
+    every = keyed_values(out / STATE)
+    before = collect_archive(config, data)
     add_last_day(real_store, data)
-    after = {k for p in collect_archive(config, data).papers.values() for k in p.entry.keywords}
-    worked_out = []
-    pair = topics._acronym_pair  # called once for each spelling make_topics does not know
-    monkeypatch.setattr(topics, "_acronym_pair", lambda keyword: worked_out.append(keyword) or pair(keyword))
+    after = collect_archive(config, data)
+    asked = []
+    read = state_module.StateDB.read
+    monkeypatch.setattr(state_module.StateDB, "read",
+                        lambda self, table, keys: asked.append((table, list(keys))) or read(self, table, keys))
     result = build_site(config, out)
     assert result.updated
-    assert after - before and sorted(worked_out) == sorted(after - before)
-    with state_db(out) as db:
-        kept = {}
-        for (value,) in db.execute("SELECT value FROM spellings"):
-            kept.update(json.loads(value))
-    assert kept.keys() == after  # every keyword of the archive's papers, and no other
-    assert all(kept[word] == [topics.topic_key(word), None] for word in after if ")" not in word)
+    asked_for = {}
+    for table, keys in asked:
+        asked_for.setdefault(table, set()).update(keys)
+    day = real_store.load_path(real_store.snapshots / "hf-daily" / hf_files()[-1].name)
+    new = {k.casefold() for entry in day.entries for k in entry.keywords}
+    # The keywords read: the new day's, those of the papers whose keyword links it changes (a
+    # keyword of one paper that a new paper now shares, which makes it a topic), and those of
+    # the papers of the feeds' days (their items' categories are topic names).
+    relinked = {k.casefold() for paper in after.papers.values() for k in paper.entry.keywords
+                if any(before.topic_index.get(w.casefold()) != after.topic_index.get(w.casefold())
+                       for w in paper.entry.keywords)}
+    recent, older = _recent_days(after, config.site)
+    fed = {k.casefold() for day in recent + older[:config.site.feed_items] for d in [after.digests[day]]
+           for item in (*d.new, *(t.item for t in d.trending)) for k in item.entry.keywords}
+    assert new <= asked_for["folds"] <= new | relinked | fed
+    assert len(asked_for["folds"]) < len(every["folds"]) / 2
+    assert len(asked_for.get("groups", ())) < len(every["groups"]) / 2
+    assert len(asked_for["papers"]) < len(every["papers"]) / 2
+    assert asked_for["topic_list"] == {"all"}
 
 
 def test_an_update_reuses_a_daily_feed_item_only_while_its_day_is_the_same(real_store, data, tmp_path):
@@ -313,7 +349,7 @@ def test_with_another_build_key_every_page_is_rendered_again(tmp_path):
     from digest.archive import BuildState
     from digest.publish.writer import SiteWriter
 
-    out, key, empty = tmp_path / "site", os.urandom(32).hex().encode(), BuildState(days={}, papers={}, topics={})
+    out, key, empty = tmp_path / "site", os.urandom(32).hex().encode(), BuildState(days={})
     first = SiteWriter(out, "code 1", key)
     assert not first.unchanged("index.html", "the same inputs")
     first.write("index.html", "<p>old templates")

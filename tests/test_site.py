@@ -503,20 +503,27 @@ def test_an_update_counts_the_pages_of_the_periods_it_builds_only(real_store, tm
     assert same_files(out, tmp_path / "fresh")
 
 
-def _tamper(out, store):
-    """Change a paper's title in the saved state, a well-formed row whose MAC no longer matches"""
+def _tamper(out, store, table):
+    """Change a paper's title (table papers) or a topic's name (topic_list) in the saved state: a
+    well-formed row whose MAC no longer matches"""
     import sqlite3
 
-    title = json.loads(store.path("hf-daily", dt.date(2026, 8, 13)).read_text())["entries"][0]["title"]
     with contextlib.closing(sqlite3.connect(out / ".digest-build.sqlite")) as db, db:
+        if table == "papers":
+            title = json.loads(store.path("hf-daily", dt.date(2026, 8, 13)).read_text())["entries"][0]["title"]
+        else:
+            (listed,) = db.execute("SELECT value FROM topic_list").fetchone()
+            title = next(iter(json.loads(listed).values()))[0]
         quoted = json.dumps(title)
-        changed = db.execute("UPDATE papers SET value = replace(value, ?1, '\"Tampered title\"') WHERE instr(value, ?1)",
+        changed = db.execute(f"UPDATE {table} SET value = replace(value, ?1, '\"Tampered title\"') WHERE instr(value, ?1)",
                              (quoted,)).rowcount
     assert changed == 1
 
 
-@pytest.mark.parametrize("damage, updated", [("tampered", False), ("truncated", False), ("missing page", False),
-                                             ("other data", True), ("damaged hashes", True)])
+# A row the update reads (the topics' list) makes it build everything; a row it does not read
+# (an old paper's) never reaches a page.
+@pytest.mark.parametrize("damage, updated", [("tampered", False), ("tampered, unread", True), ("truncated", False),
+                                             ("missing page", False), ("other data", True), ("damaged hashes", True)])
 def test_a_damaged_or_stale_state_is_not_trusted(real_store, tmp_path, damage, updated):
     store, files = partial_store(real_store, tmp_path / "data")
     config = small_feeds(store.root)
@@ -524,8 +531,8 @@ def test_a_damaged_or_stale_state_is_not_trusted(real_store, tmp_path, damage, u
     build_site(config, out, base_url=BASE_URL)
     store.save(store.load_path(files[-1]))
     state = out / ".digest-build.sqlite"
-    if damage == "tampered":
-        _tamper(out, store)
+    if damage.startswith("tampered"):
+        _tamper(out, store, "topic_list" if damage == "tampered" else "papers")
     elif damage == "truncated":
         state.write_bytes(state.read_bytes()[:1000])
     elif damage == "missing page":
@@ -660,15 +667,15 @@ def test_old_entries_cut_to_cards_change_no_output(real_store, tmp_path, monkeyp
     """A build keeps the entries of old days cut to what cards show (its memory must not grow
     with every abstract) and reads them whole again for paper pages, feeds and day JSON: a
     build that cuts all but the last day writes the same bytes as one that cuts nothing"""
-    import digest.incremental
+    import digest.entries
     from digest.incremental import collect_archive
     from digest.models import CardEntry
 
     store, files = partial_store(real_store, tmp_path / "data")
     config = small_feeds(store.root, feed_items=1, feed_days=1)
-    monkeypatch.setattr(digest.incremental, "FULL_DAYS", 10_000)
+    monkeypatch.setattr(digest.entries, "FULL_DAYS", 10_000)
     build_site(config, tmp_path / "whole", base_url=BASE_URL)
-    monkeypatch.setattr(digest.incremental, "FULL_DAYS", 0)
+    monkeypatch.setattr(digest.entries, "FULL_DAYS", 0)
     archive = collect_archive(config, store)
     cut = [d for d in archive.digests.values() if any(type(i.entry) is CardEntry for i in d.new)]
     assert len(cut) == len(archive.days) - 1  # every day but the last
@@ -680,10 +687,10 @@ def test_old_entries_cut_to_cards_change_no_output(real_store, tmp_path, monkeyp
     # An update that adds a day, and one that edits an old day's abstract, cut the same way.
     store.save(store.load_path(files[-1]))
     assert build_site(config, out, base_url=BASE_URL).updated
-    monkeypatch.setattr(digest.incremental, "FULL_DAYS", 10_000)
+    monkeypatch.setattr(digest.entries, "FULL_DAYS", 10_000)
     build_site(config, tmp_path / "whole-added", base_url=BASE_URL)
     assert same_files(out, tmp_path / "whole-added")
-    monkeypatch.setattr(digest.incremental, "FULL_DAYS", 0)
+    monkeypatch.setattr(digest.entries, "FULL_DAYS", 0)
     path = store.path("hf-daily", dt.date(2026, 8, 14))
     data = json.loads(path.read_text())
     data["entries"][0]["abstract"] = "An edited abstract. It has a second sentence. And a third one here."
@@ -691,16 +698,17 @@ def test_old_entries_cut_to_cards_change_no_output(real_store, tmp_path, monkeyp
     assert build_site(config, out, base_url=BASE_URL).updated
     page = (out / "paper" / f"{paper_slug(data['entries'][0]['id'])}.html").read_text()
     assert "And a third one here." in page  # the page shows the whole abstract, not the card's cut
-    monkeypatch.setattr(digest.incremental, "FULL_DAYS", 10_000)
+    monkeypatch.setattr(digest.entries, "FULL_DAYS", 10_000)
     build_site(config, tmp_path / "whole-edited", base_url=BASE_URL)
     assert same_files(out, tmp_path / "whole-edited")
 
 
 def update_one_day(real_store, tmp_path, monkeypatch, context, record):
     """Build all but the last fixture day, add it and update, recording what `record(args,
-    kwargs)` gives for each `context` (a page class of digest.render.pages) the update makes:
+    kwargs)` gives for each `context` (a page class of digest.render.pages or topic_pages) the update makes:
     (store, config, out, the archive before, after, the update's BuildResult, what was recorded)"""
     import digest.render.pages
+    import digest.render.topic_pages
     from digest.incremental import collect_archive
 
     store, files = partial_store(real_store, tmp_path / "data")
@@ -711,10 +719,11 @@ def update_one_day(real_store, tmp_path, monkeypatch, context, record):
     store.save(store.load_path(files[-1]))
     after = collect_archive(config, store)
     made = []
-    cls = getattr(digest.render.pages, context)
-    monkeypatch.setattr(digest.render.pages, context, lambda *a, **k: made.append(record(a, k)) or cls(*a, **k))
+    module = digest.render.topic_pages if context.startswith("Topic") else digest.render.pages
+    cls = getattr(module, context)
+    monkeypatch.setattr(module, context, lambda *a, **k: made.append(record(a, k)) or cls(*a, **k))
     update = build_site(config, out, base_url=BASE_URL)
-    monkeypatch.setattr(digest.render.pages, context, cls)
+    monkeypatch.setattr(module, context, cls)
     return store, config, out, before, after, update, made
 
 
@@ -723,10 +732,10 @@ def test_a_topic_page_keeps_its_papers_when_new_ones_arrive(real_store, tmp_path
     topic rewrites its newest page (its own), not every page of the topic"""
     import re
 
-    import digest.render.pages
+    import digest.render.topic_pages
     from digest.incremental import collect_archive
 
-    monkeypatch.setattr(digest.render.pages, "TOPIC_PAGE", 3)
+    monkeypatch.setattr(digest.render.topic_pages, "TOPIC_PAGE", 3)
     store, config, out, before, after, update, made = update_one_day(
         real_store, tmp_path, monkeypatch, "TopicPage", lambda a, k: a[0])
     # Topics that gain a paper without starting a new page or changing their name, and have older pages.
@@ -788,9 +797,9 @@ def test_a_topic_that_begins_a_new_page_rewrites_only_its_last_pages(real_store,
     """Pages are numbered from the oldest and the newest is labelled "Newest": when an update
     begins a topic's new page, its older pages keep their bytes (their navigation does not name
     the page count), except those next to the end and those listing a paper seen again"""
-    import digest.render.pages
+    import digest.render.topic_pages
 
-    monkeypatch.setattr(digest.render.pages, "TOPIC_PAGE", 2)
+    monkeypatch.setattr(digest.render.topic_pages, "TOPIC_PAGE", 2)
     _, config, out, before, after, update, made = update_one_day(
         real_store, tmp_path, monkeypatch, "TopicPage", lambda a, k: a[0])
     assert update.updated

@@ -9,7 +9,7 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from digest.archive import EVERYTHING, BuildState
+from digest.archive import EVERYTHING, BuildState, StaleState
 from digest.incremental import collect_archive
 from digest.publish.writer import SiteWriter, manifest_key, plan_paths, render_pages
 from digest.render import templates_dir
@@ -126,9 +126,7 @@ def _build_site(config, out, base_url, search, history, digests):
         from digest.publish.search import index_search, shard_of_day
 
         last = archive.days[-1]
-        shard_of = {
-            f"paper/{paper.slug}.html": shard_of_day(paper.first_seen, last) for paper in archive.papers.values()
-        }
+        shard_of = {f"paper/{slug}.html": shard_of_day(first, last) for slug, first, _ in archive.paper_days()}
         indexed = bool(index_search(out, shard_of, set(written) | set(removed)))
     else:
         shutil.rmtree(out / "pagefind", ignore_errors=True)
@@ -149,12 +147,17 @@ def _build_site(config, out, base_url, search, history, digests):
 
 def _plan_build(config, store, site, writer, warn, history=None, digests=None):
     """(archive, the page contexts to render, every page's path and date, every topic page's
-    layout, the sitemap files), with every output path checked; pages outside the archive's
-    scope are kept from the last build"""
+    layout made, the sitemap files), with every output path checked; pages outside the
+    archive's scope are kept from the last build"""
     archive = collect_archive(config, store, writer.state, warn, history=history, digests=digests)
     while True:
-        layouts = _kept_layouts(archive)
-        pages = site_pages(archive, site, layouts)
+        layouts = {}
+        try:
+            pages = site_pages(archive, site, layouts)
+        except StaleState:
+            # A row of the last build's state the update read does not match: build everything.
+            archive = collect_archive(config, store, warn=warn, history=history, digests=digests)
+            continue
         paths = list(site_paths(archive, site, [page.path for page in pages]))
         day_files = [f"{day}.json" for day in archive.days]
         sitemaps = sitemap_files(paths, site)
@@ -172,16 +175,3 @@ def _plan_build(config, store, site, writer, warn, history=None, digests=None):
             return archive, pages, paths, layouts, sitemaps
         # A page the last build wrote is missing or was not fingerprinted: build everything.
         archive = collect_archive(config, store, warn=warn, history=history, digests=digests)
-
-
-def _kept_layouts(archive):
-    """The last build's topic page layouts of the topics an update leaves alone"""
-    scope = archive.scope
-    if scope.topics is None:
-        return {}
-    kept = {}
-    for path, layout in archive.topic_pages.items():
-        slug = path.removeprefix("topic/").partition("/")[0].removesuffix(".html")
-        if slug in archive.topics and slug not in scope.topics:
-            kept[path] = layout
-    return kept

@@ -1,16 +1,16 @@
 """The build state of a site folder: keyed rows in one SQLite file, each row with its own MAC
 
 One table per part of the state, keyed by its natural key: `files` (a site path -> the
-BLAKE2 of its bytes and the fingerprint of its inputs), the parts of `BuildState` (days,
-papers, spellings, topics, periods, topic_pages, editions: the daily feed's items) and `meta` (the
-version and the build key). Papers are kept in chunks, one row per month of arXiv ids
-(`chunk_of`): an update reads 40 rows at 3 years instead of 38,500, and rewrites the chunks
-of the papers that changed. `spellings` keeps, beside each chunk of papers, the topic key
-of each of their keywords (topics.make_topics), so an update works out only new spellings.
+BLAKE2 of its bytes and the fingerprint of its inputs), `meta` (the version and the build
+key), the small parts of `BuildState` read whole (days, periods, editions: the daily feed's
+items) and the keyed tables read row by row as an update asks for them (`StateDB.read`):
+`papers` (a paper's title and keywords), the topic book's `groups`, `folds`, `acronyms` and
+`topic_list` (digest.topics.TopicBook), and `topic_pages` (each topic's page layouts). An
+update reads the rows of what changed and writes those, whatever the archive's size.
 Every row carries a keyed BLAKE2 over its table's name and its values, so an edited or
-forged row is not trusted and a row cannot be moved to another table. An update reads
-what it needs and writes the rows that changed, in one transaction; a full build writes a
-new file whole.
+forged row is not trusted (a build that meets one builds everything and deletes nothing)
+and a row cannot be moved to another table. An update writes the rows that changed in one
+transaction; a full build writes a new file whole.
 """
 
 from __future__ import annotations
@@ -22,18 +22,19 @@ import hmac
 import os
 import sqlite3
 import stat
-from collections import defaultdict
 from pathlib import Path
 
 import orjson
 
-from digest.archive import BuildState, DayCount
+from digest.archive import BuildState, DayCount, StaleState
 from digest.errors import FileSystemError, SiteError
 
 STATE = ".digest-build.sqlite"
 JOURNAL = STATE + "-journal"  # sqlite's rollback journal: only while a transaction is being committed
-VERSION = "7"
-STATE_TABLES = ("days", "papers", "spellings", "topics", "periods", "topic_pages", "editions")
+VERSION = "8"
+STATE_TABLES = ("days", "periods", "editions")  # read whole when the state is opened
+# Read by key as a build asks (StateDB.read); their rows are BuildState.rows.
+KEYED_TABLES = ("papers", "groups", "folds", "acronyms", "topic_list", "topic_pages")
 _SCHEMA = [
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, mac BLOB NOT NULL) WITHOUT ROWID",
     "CREATE TABLE files (path TEXT PRIMARY KEY, hash TEXT NOT NULL, inputs TEXT NOT NULL, mac BLOB NOT NULL)"
@@ -42,8 +43,9 @@ _SCHEMA = [
     "CREATE INDEX plain_files ON files (path) WHERE inputs = ''",
 ] + [
     f"CREATE TABLE {table} (key TEXT PRIMARY KEY, value TEXT NOT NULL, mac BLOB NOT NULL) WITHOUT ROWID"
-    for table in STATE_TABLES
+    for table in STATE_TABLES + KEYED_TABLES
 ]
+_BATCH = 30_000  # keys a query asks for at once (json_each takes one text: no limit on variables)
 
 
 class Distrusted(Exception):
@@ -116,46 +118,46 @@ class StateDB:
         return rows
 
     def _read_state(self):
-        """The BuildState of the last build, from its tables"""
+        """The BuildState of the last build: its small tables, and `read` for the keyed ones"""
         parts = {}
         loads = orjson.loads
         for table in STATE_TABLES:
             rows = self._select(table, f"SELECT key, value, mac FROM {table}")
-            # Every value is a JSON text this code wrote (checked above). Small rows are parsed
-            # in one go, as one array; the papers' chunks (100-300 KB each) one by one, which
-            # spares copying 10-33 MB into one text: 0.16 s -> 0.10 s at 10 years.
-            if table in ("papers", "spellings"):
-                values = [loads(value) for _, value, _ in rows]
-            else:
-                values = loads("[" + ",".join([value for _, value, _ in rows]) + "]")
+            # Every value is a JSON text this code wrote (checked above): parsed in one go, as one array.
+            values = loads("[" + ",".join([value for _, value, _ in rows]) + "]")
             parts[table] = dict(zip([name for name, _, _ in rows], values, strict=True))
-        papers = {}  # [title, keywords] lists, as this code wrote them (their MACs match)
-        for chunk in parts["papers"].values():
-            if not isinstance(chunk, dict):
-                raise Distrusted("a chunk of papers that is not one")
-            papers.update(chunk)
-        spellings = {}  # spelling -> [topic key, acronym pair or None], one chunk per chunk of papers
-        for chunk in parts["spellings"].values():
-            if not isinstance(chunk, dict):
-                raise Distrusted("a chunk of spellings that is not one")
-            spellings.update(chunk)
         days = {
             dt.date.fromisoformat(day): (key, tuple(seen), DayCount(int(new), int(trending)))
             for day, (key, seen, new, trending) in parts["days"].items()
         }
-        topics = {folded: (slug, name) for folded, (slug, name) in parts["topics"].items()}
         periods = {name: int(count) for name, count in parts["periods"].items()}
-        topic_pages = {path: str(layout) for path, layout in parts["topic_pages"].items()}
         editions = {dt.date.fromisoformat(day): (str(key), str(html)) for day, (key, html) in parts["editions"].items()}
-        return BuildState(
-            days=days,
-            papers=papers,
-            topics=topics,
-            periods=periods,
-            topic_pages=topic_pages,
-            editions=editions,
-            spellings=spellings,
-        )
+        return BuildState(days=days, periods=periods, editions=editions, read=self.read)
+
+    def read(self, table, keys):
+        """key -> value of the rows of a keyed table found for `keys`, each checked; StaleState
+        (and the state no longer trusted) when one does not match or the file cannot be read"""
+        if table not in KEYED_TABLES:
+            raise ValueError(f"not a keyed table: {table}")
+        keys = list(keys)
+        found = {}
+        key, blake2b, same, loads = self.key, hashlib.blake2b, hmac.compare_digest, orjson.loads
+        try:
+            if not self.trusted or self._db is None:
+                raise Distrusted("the state is not trusted")
+            for start in range(0, len(keys), _BATCH):
+                wanted = orjson.dumps(keys[start : start + _BATCH]).decode()
+                query = f"SELECT key, value, mac FROM {table} WHERE key IN (SELECT value FROM json_each(?))"
+                for name, value, tag in self._db.execute(query, (wanted,)):
+                    # _mac inlined: an update reads a few thousand rows.
+                    text = f"{table}\0{len(name)}\0{name}\0{value}".encode()
+                    if not same(blake2b(text, digest_size=16, key=key).digest(), tag):
+                        raise Distrusted(f"a row of {table} does not match")
+                    found[name] = loads(value)
+        except (Distrusted, sqlite3.DatabaseError, ValueError) as e:
+            self.trusted = False
+            raise StaleState(f"the build state cannot be used ({e})") from None
+        return found
 
     def row(self, path):
         """(hash, inputs) the last build recorded for `path`, or None (none, or not trusted)"""
@@ -240,6 +242,13 @@ class StateDB:
                 rows = [(name, value, mac(key, table, name, value)) for name, value in changed.items()]
                 db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)", rows)
                 db.executemany(f"DELETE FROM {table} WHERE key = ?", [(name,) for name in gone])
+            for table, rows in state.rows.items():
+                if state.whole:
+                    db.execute(f"DELETE FROM {table}")  # every row is given: those not given are gone
+                db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)", _keyed_rows(key, table, rows))
+                db.executemany(
+                    f"DELETE FROM {table} WHERE key = ?", [(name,) for name, value in rows.items() if value is None]
+                )
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -277,11 +286,14 @@ class StateDB:
                     "INSERT INTO files VALUES (?, ?, ?, ?)",
                     [(p, h, inputs.get(p, ""), mac(key, "files", p, h, inputs.get(p, ""))) for p, h in hashes.items()],
                 )
-                for table, rows in (_state_rows(state) if state is not None else {}).items():
-                    db.executemany(
-                        f"INSERT INTO {table} VALUES (?, ?, ?)",
-                        [(name, value, mac(key, table, name, value)) for name, value in rows.items()],
-                    )
+                if state is not None:
+                    for table, rows in _state_rows(state).items():
+                        db.executemany(
+                            f"INSERT INTO {table} VALUES (?, ?, ?)",
+                            [(name, value, mac(key, table, name, value)) for name, value in rows.items()],
+                        )
+                    for table, rows in state.rows.items():
+                        db.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", _keyed_rows(key, table, rows))
                 db.execute("COMMIT")
             finally:
                 db.close()
@@ -312,49 +324,20 @@ def _mac(key, table, name, *values):
     return hashlib.blake2b(text.encode(), digest_size=16, key=key).digest()
 
 
-def _state_rows(state, only=None, chunks=None):
-    """table -> key -> value as JSON text, for every part of a BuildState (or the keys in `only`)
-
-    chunks: _chunks(state.papers), when the caller made it already.
-    """
+def _state_rows(state, only=None):
+    """table -> key -> value as JSON text, for the small tables of a BuildState (or the keys in `only`)"""
     dumps = orjson.dumps
     keep = only or {}
-    chunks = chunks or _chunks(state.papers)
-    spellings = state.spellings
     return {
         "days": {
             day.isoformat(): dumps([key, list(seen), count[0], count[1]]).decode()
             for day, (key, seen, count) in state.days.items()
             if only is None or day in keep["days"]
         },
-        "papers": {
-            # A chunk's papers in key order (the dict is built in key order of the archive).
-            name: dumps({key: (known[0], tuple(known[1])) for key, known in sorted(chunk)}).decode()
-            for name, chunk in chunks.items()
-            if only is None or name in keep["papers"]
-        },
-        # The topic keys of a chunk's papers' keywords, kept and rewritten with that chunk.
-        "spellings": {
-            name: dumps(
-                {word: spellings[word] for _, known in sorted(chunk) for word in known[1] if word in spellings}
-            ).decode()
-            for name, chunk in chunks.items()
-            if only is None or name in keep["spellings"]
-        },
-        "topics": {
-            folded: dumps(tuple(value)).decode()
-            for folded, value in state.topics.items()
-            if only is None or folded in keep["topics"]
-        },
         "periods": {
             name: dumps(count).decode()
             for name, count in state.periods.items()
             if only is None or name in keep["periods"]
-        },
-        "topic_pages": {
-            path: dumps(layout).decode()
-            for path, layout in state.topic_pages.items()
-            if only is None or path in keep["topic_pages"]
         },
         "editions": {
             day.isoformat(): dumps(edition).decode()
@@ -364,55 +347,29 @@ def _state_rows(state, only=None, chunks=None):
     }
 
 
-def chunk_of(key):
-    """The chunk of the papers table a paper's row is kept in: the month of an arXiv id
-    ("2501.01234" -> "2501"), one of 16 for a paper known by its title"""
-    if key.startswith("title:"):
-        return "title:" + hashlib.blake2b(key.encode(), digest_size=1).hexdigest()[0]
-    return key[:4]
-
-
-def _chunks(papers):
-    """chunk name -> [(key, known)] of every paper"""
-    chunks = defaultdict(list)
-    for key, known in papers.items():
-        chunks[chunk_of(key)].append((key, known))
-    return chunks
-
-
-def _same_paper(new, old):
-    # An untouched paper's Known is made from the very list the state was read into.
-    return old is not None and (new[1] is old[1] or (new[0] == old[0] and list(new[1]) == old[1]))
+def _keyed_rows(key, table, rows):
+    """(key, value as JSON text, MAC) of each row of a keyed table that is not gone, made one by one
+    as sqlite takes them: a full build's rows are never all held as text at once"""
+    dumps, sort = orjson.dumps, orjson.OPT_SORT_KEYS
+    for name, value in rows.items():
+        if value is not None:
+            text = dumps(value, option=sort).decode()
+            yield name, text, _mac(key, table, name, text)
 
 
 def _changes(old, new):
-    """table -> (key -> value text of the rows new or changed, keys of the rows gone) from `old` to `new`"""
-    removed = old.papers.keys() - new.papers.keys()
-    chunks = _chunks(new.papers)
+    """table -> (key -> value text of the rows new or changed, keys of the rows gone), of the small tables"""
     changed = {
         "days": {day for day, value in new.days.items() if old.days.get(day) != value},
-        # A chunk is written whole when one of its papers changed, came or went.
-        "papers": {
-            chunk_of(key)
-            for key in {key for key, known in new.papers.items() if not _same_paper(known, old.papers.get(key))}
-            | removed
-        },
-        "topics": {folded for folded, value in new.topics.items() if old.topics.get(folded) != tuple(value)},
         "periods": {name for name, count in new.periods.items() if old.periods.get(name) != count},
-        "topic_pages": {path for path, layout in new.topic_pages.items() if old.topic_pages.get(path) != layout},
         "editions": {day for day, edition in new.editions.items() if old.editions.get(day) != tuple(edition)},
     }
-    changed["spellings"] = changed["papers"]  # a chunk's spellings are its papers' keywords
-    rows = _state_rows(new, changed, chunks)
+    rows = _state_rows(new, changed)
     gone = {
         "days": [day.isoformat() for day in old.days.keys() - new.days.keys()],
-        "papers": list({chunk_of(key) for key in removed} - chunks.keys()),
-        "topics": list(old.topics.keys() - new.topics.keys()),
         "periods": list(old.periods.keys() - new.periods.keys()),
-        "topic_pages": list(old.topic_pages.keys() - new.topic_pages.keys()),
         "editions": [day.isoformat() for day in old.editions.keys() - new.editions.keys()],
     }
-    gone["spellings"] = gone["papers"]
     return {table: (rows[table], gone[table]) for table in STATE_TABLES}
 
 

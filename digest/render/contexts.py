@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -281,12 +282,34 @@ class ArchivePage(Page):
     months: tuple = about("(name, label) of every month, newest first")
 
 
+def fingerprint_of(inputs):
+    """A short digest of a page's inputs (their repr): what the writer compares with the last build's
+
+    Kept as a digest, not as the repr: a week's inputs include its cards' whole entries, and
+    the reprs of every page's inputs would be a third of a full build's memory.
+    """
+    return text_digest(repr(inputs))
+
+
+def text_digest(text):
+    """The 16-byte BLAKE2 of a page's inputs as text, in hex: every fingerprint and layout"""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+class TopicEntry(NamedTuple):
+    """A topic as the topics index lists it: its page name, name and number of papers"""
+
+    slug: str
+    name: str
+    paper_count: int
+
+
 @dataclass(frozen=True, eq=False, kw_only=True)
 class TopicsPage(Page):
     """The topics index: the most popular topics, then every listed topic by letter"""
 
-    popular: tuple = about("the Topics with the most papers, most first")
-    letters: tuple = about("(letter, its Topics) of every listed topic, A to Z")
+    popular: tuple = about("the TopicEntries with the most papers, most first")
+    letters: tuple = about("(letter, its TopicEntries) of every listed topic, A to Z")
     least: int = about("a topic is listed from this many papers")
     count: int = about("topics listed")
     total: int = about("topics in the archive, listed or not")

@@ -35,6 +35,7 @@ from markupsafe import escape
 from digest.render import make_env
 from digest.render.contexts import DayFeedItem, FeedCard, PaperFeedItem
 from digest.render.presentation import byline, entry_links, plural, short_date, short_summary
+from digest.topics.book import want_links
 
 # XML 1.0 forbids these characters even when escaped; titles were cleaned on import,
 # but a feed must stay well-formed whatever a snapshot holds.
@@ -95,8 +96,8 @@ def topic_names(archive, keywords):
     names = {}
     for keyword in keywords:
         slug = archive.topic_index.get(keyword.casefold())
-        topic = archive.topics.get(slug) if slug else None
-        name = topic.name if topic else keyword
+        topic = archive.topic_list.get(slug) if slug else None
+        name = topic[0] if topic else keyword
         names.setdefault(name.casefold(), name)
     return tuple(names.values())
 
@@ -352,6 +353,19 @@ def feed_files(archive, site, settings, editions=None):
     settings: the [site] settings (feed_items, feed_days, site_id, base_url). editions: filled
     with the daily items' HTML, day -> (day key, HTML), for the next build (daily_items).
     """
+    # Items are categorised by the topics of their papers' keywords: an update reads those
+    # links in one go, not one keyword at a time.
+    recent, older = _recent_days(archive, settings)
+    want_links(
+        archive.topic_index,
+        (
+            keyword
+            for day in recent + older[: max(settings.feed_items - len(recent), 0)]
+            if day in archive.digests
+            for item in (*archive.digests[day].new, *(t.item for t in archive.digests[day].trending))
+            for keyword in item.entry.keywords
+        ),
+    )
     flavours = (
         (
             "daily",

@@ -8,13 +8,13 @@ every field documented, are in `digest.render.contexts`.
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections import defaultdict
 
 import orjson
 
-from digest.archive import iso_week, month_of
+from digest.archive import iso_week, month_of, want_papers
 from digest.errors import SiteError
+from digest.render import topic_pages
 from digest.render.contexts import (
     ArchivePage,
     Card,
@@ -26,10 +26,10 @@ from digest.render.contexts import (
     RollupPage,
     SearchPage,
     SiteInfo,
-    TopicPage,
-    TopicsPage,
+    fingerprint_of,
 )
-from digest.render.presentation import long_date, month_label, plural, shown_links, week_label
+from digest.render.presentation import long_date, month_label, plural, week_label
+from digest.render.topic_pages import page_count
 from digest.text import safe_url
 
 # Page, PaperPage, SiteInfo and Card are the contexts' own, re-exported for the callers of this module.
@@ -38,22 +38,6 @@ __all__ = ["Card", "Page", "PaperPage", "SiteInfo", "check_base_url", "site_page
 ROLLUP_GAINERS = 10  # gainers shown as cards on a week or month page
 ROLLUP_TOP = 10  # most upvoted papers shown as cards
 ROLLUP_PAGE = 100  # papers per page of a period's compact list
-TOPIC_PAGE = 100  # papers per page of a topic
-TOPICS_POPULAR = 30  # topics in the "most papers" group of the topics index
-
-
-def fingerprint_of(inputs):
-    """A short digest of a page's inputs (their repr): what the writer compares with the last build's
-
-    Kept as a digest, not as the repr: a week's inputs include its cards' whole entries, and
-    the reprs of every page's inputs would be a third of a full build's memory.
-    """
-    return _digest_of(repr(inputs))
-
-
-def _digest_of(text):
-    """The 16-byte BLAKE2 of a page's inputs as text, in hex: every fingerprint and layout"""
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def _site_info(config, base_url):
@@ -158,7 +142,11 @@ def site_pages(archive, site, layouts=None):
 
     # In order of last sighting: a page whose entry was cut to a card reads its day again when
     # it renders (Archive.entry_of), and a worker keeps the few days it read last.
-    chosen = [paper for paper in papers.values() if scope.wants("papers", paper.key)]
+    if scope.papers is None:
+        chosen = list(papers.values())
+    else:
+        want_papers(papers, scope.papers)
+        chosen = [papers[key] for key in sorted(scope.papers)]
     chosen.sort(key=lambda paper: paper.observations[-1].day)
     for paper in chosen:
         # The chart, description, topic links and whole entry are computed when the page
@@ -197,13 +185,14 @@ def site_pages(archive, site, layouts=None):
             months=tuple((m, month_label(m)) for m in months),
         )
     )
-    pages.append(_topics_index(archive.topics, site))
-    first_seen = None
-    for topic in archive.topics.values():
-        if scope.wants("topics", topic.slug):
-            if first_seen is None:
-                first_seen = {key: paper.observations[0].day for key, paper in papers.items()}
-            pages += _topic_pages(papers, site, topic, first_seen, scope.papers, archive.topic_pages, layouts)
+    pages.append(topic_pages.topics_index(archive.topic_list, site))
+    if scope.topics is None:
+        chosen_topics = list(archive.topics.values())
+    else:
+        chosen_topics = [archive.topics[slug] for slug in sorted(scope.topics) if slug in archive.topics]
+    first_seen = topic_pages.first_seen_of(papers)
+    for topic in chosen_topics:
+        pages += topic_pages.topic_pages(papers, site, topic, first_seen, scope.papers, archive.topic_pages, layouts)
     if site.search:
         pages.append(
             SearchPage(
@@ -239,17 +228,18 @@ def site_paths(archive, site, made=None):
             if count is None and not archive.scope.wants("periods", key):
                 count = archive.period_pages.get(key)
             if count is None:
-                count = _page_count(len(_rest(archive, periods[name])), ROLLUP_PAGE)
+                count = page_count(len(_rest(archive, periods[name])), ROLLUP_PAGE)
             for n in range(1, count + 1):
                 yield _period_path(kind, name, n), latest
-    for paper in archive.papers.values():
-        yield f"paper/{paper.slug}.html", paper.last_seen
+    for slug, _, last_seen in archive.paper_days():
+        yield f"paper/{slug}.html", last_seen
     yield "archive.html", latest
     yield "topics.html", latest
-    for topic in archive.topics.values():
-        count = _page_count(len(topic.keys), TOPIC_PAGE)
+    topic_list = archive.topic_list
+    for slug in sorted(topic_list):
+        count = page_count(topic_list[slug][1], topic_pages.TOPIC_PAGE)
         for n in range(count, 0, -1):
-            yield _topic_path(topic.slug, n, count), latest
+            yield topic_pages.topic_path(slug, n, count), latest
     if site.search:
         yield "search.html", latest
     yield "404.html", None
@@ -288,7 +278,7 @@ def _rollup_pages(archive, site, kind, names, n, days):
     name = names[n]
     data = _rollup(archive, days)
     rest = data.pop("rest")
-    count = _page_count(len(rest), ROLLUP_PAGE)
+    count = page_count(len(rest), ROLLUP_PAGE)
     prev = (names[n - 1], label(names[n - 1])) if n else None
     next_ = (names[n + 1], label(names[n + 1])) if n + 1 < len(names) else None
     shown = {card.paper.key for card in data["top"] + data["gainers"]}
@@ -333,123 +323,6 @@ def _rollup_inputs(base, number, count, listed):
     return fingerprint_of((base, number, count, [(p.key, p.entry.title, p.observations) for p in listed]))
 
 
-def _topic_inputs(topic, total, n, links, listed):
-    """A topic page's fingerprint, made when it is written (as _rollup_inputs)"""
-    # A topic page shows its name, aliases, its papers' titles, last day seen and peak
-    # upvotes, and the pages' links; only the newest shows the total, which every new paper changes.
-    rows = [(p.slug, p.entry.title, p.last_seen, p.peak_upvotes) for p in listed]
-    return fingerprint_of((topic.name, topic.aliases, total, n, links, rows))
-
-
-def _topics_index(topics, site):
-    """The topics index: the most popular topics, then every topic of [site] topics_min_papers or more by letter"""
-    least = site.topics_min_papers
-    listed = [t for t in topics.values() if len(t.keys) >= least]
-    popular = sorted(listed, key=lambda t: (-len(t.keys), t.name.casefold()))[:TOPICS_POPULAR]
-    letters = defaultdict(list)
-    for topic in sorted(listed, key=lambda t: (t.name.casefold(), t.slug)):
-        first = topic.slug[0]
-        letters[first.upper() if first.isalpha() else "0–9"].append(topic)
-    groups = sorted(letters.items(), key=lambda kv: (kv[0] != "0–9", kv[0]))
-    return TopicsPage(
-        "topics.html",
-        "site/topics.html",
-        "Topics",
-        f"Topics of the papers in {site.title}",
-        site,
-        kind="topics",
-        popular=tuple(popular),
-        letters=tuple((letter, tuple(ts)) for letter, ts in groups),
-        least=least,
-        count=len(listed),
-        total=len(topics),
-    )
-
-
-def _page_count(total, size):
-    return max(1, -(-total // size))
-
-
-def _topic_path(slug, n, count):
-    """The n-th page of a topic's papers counted from its oldest: the newest page is the topic's own"""
-    return f"topic/{slug}.html" if n == count else f"topic/{slug}/{n}.html"
-
-
-def topic_layout(topic, n, keys, links):
-    """What places papers on a topic page: the topic's names, the page's number, its keys and
-    its navigation's links (which hold the page count only near the newest page)
-
-    An update makes a page of a touched topic only when its layout differs from the last
-    build's or one of its papers was touched: the other papers' titles, last sightings and
-    upvotes, all the page shows of them, are the last build's.
-    """
-    # The keys joined, not their list's repr: 7 us a page instead of 16, and a day's update makes
-    # the layout of every page of each topic it touches (9,600 pages of 100 keys at 10 years).
-    # Paper keys hold no NUL (text is cleaned of control characters) and their count leads.
-    head = repr((topic.name, topic.aliases, n, len(keys), links))
-    return _digest_of("\0".join((head, *keys)))
-
-
-def _topic_pages(papers, site, topic, first_seen, touched=None, last=None, layouts=None):
-    """A topic's pages: its papers by the day they were first seen, TOPIC_PAGE a page counted
-    from the oldest, each page newest first; the topic's own page is the newest one
-
-    Counted (and numbered) from the oldest, a page keeps its papers when new ones arrive: an
-    update that adds a paper to a topic changes its newest page, and when a new page begins,
-    the one before it and those whose navigation shows the new page count, not every page
-    of the topic, as pages counted from the newest would.
-
-    first_seen: key -> the day a paper was first seen. touched (an update's papers) and last
-    (the last build's layouts): a page whose layout is the last build's and which lists no
-    touched paper is left out (the build keeps the last build's file). layouts: filled with
-    every page's layout.
-    """
-    keys = sorted(topic.keys)
-    keys.sort(key=first_seen.__getitem__)  # stable: by first seen, then by key
-    total = len(keys)
-    count = _page_count(total, TOPIC_PAGE)
-    # Numbered from the oldest, as their paths are; made newest first.
-    paths = tuple(_topic_path(topic.slug, m, count) for m in range(1, count + 1))
-    pages = []
-    for n in range(count, 0, -1):
-        first = (n - 1) * TOPIC_PAGE
-        on_page = keys[first : first + TOPIC_PAGE]
-        path = paths[n - 1]
-        newest = n == count
-        links = shown_links(paths, n, last="Newest")
-        layout = topic_layout(topic, n, on_page, (newest, links))
-        if layouts is not None:
-            layouts[path] = layout
-        if touched is not None and last is not None and last.get(path) == layout and touched.isdisjoint(on_page):
-            continue
-        listed = tuple(papers[k] for k in reversed(on_page))
-        inputs = functools.partial(_topic_inputs, topic, total if newest else None, n, links, listed)
-        title = f"Topic: {topic.name}" + ("" if newest else f" (papers {first + 1}–{first + len(listed)})")
-        blurb = (
-            f"{plural(total, 'paper')} about {topic.name}"
-            if newest
-            else f"Papers {first + 1}–{first + len(listed)} about {topic.name}, by the day they were first seen"
-        )
-        pages.append(
-            TopicPage(
-                path,
-                "site/topic.html",
-                title,
-                blurb,
-                site,
-                kind="topic",
-                inputs=inputs,
-                topic=topic,
-                papers=listed,
-                total=total if newest else None,
-                number=n,
-                first=first + 1,
-                pages=paths,
-            )
-        )
-    return pages
-
-
 def _rollup(archive, days):
     """The period's most upvoted papers, the papers that gained most, and the rest
 
@@ -460,6 +333,7 @@ def _rollup(archive, days):
     """
     start, end = days[0], days[-1]
     keys = dict.fromkeys(k for day in days for k in archive.seen[day])
+    want_papers(archive.papers, keys)
     peaks, gains, firsts = {}, {}, {}
     new = 0
     for key in keys:

@@ -9,14 +9,17 @@ The key of a keyword is its ASCII slug (case, hyphens, spaces and punctuation fo
 last word made singular by a few conservative English rules (models -> model, strategies
 -> strategy, analyses -> analysis), and, when the archive spells an acronym out somewhere
 ("large language models (LLMs)"), the acronym alone ("LLMs") takes the expansion's key.
+Spellings that differ only by case are one keyword (a "fold"), keyed as its most used spelling.
+
+`digest.topics.book.TopicBook` keeps all of it as rows keyed by keyword, topic key and acronym,
+and changes only the rows of the keywords whose papers changed: a day's update costs its own
+papers' keywords, not the archive's 160,000 spellings (3 years of real-shaped keywords).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections import Counter, defaultdict
-from itertools import chain
 from typing import NamedTuple
 
 from digest.archive import _short_hash, slugify
@@ -122,60 +125,3 @@ def _acronym_pair(keyword):
     if acronym[:1] != expansion[:1] or acronym == expansion:
         return None
     return acronym, expansion
-
-
-def make_topics(papers, min_papers=TOPIC_MIN_PAPERS, known=None):
-    """(slug -> Topic, casefolded keyword -> slug) from (paper key, keywords) pairs
-
-    Only topics of `min_papers` papers or more are kept; the index maps each keyword of a
-    kept topic to its slug. Topics come in slug order.
-
-    known: spelling -> (topic_key, _acronym_pair) of that spelling, as a build worked them out
-    before (they depend on the spelling alone); the spellings it lacks are added to it.
-    Worked out anew, they were 40 % of make_topics on the real archive's 43,600 spellings.
-    """
-    papers = tuple(papers)
-    known = {} if known is None else known
-    every = list(chain.from_iterable(keywords for _, keywords in papers))
-    times_used = Counter(every)  # each spelling: how many times papers use it
-    spelled = defaultdict(Counter)  # acronym key -> Counter of expansion keys
-    for keyword, times in times_used.items():
-        made = known.get(keyword)
-        if made is None:
-            made = known[keyword] = (topic_key(keyword), _acronym_pair(keyword))
-        pair = made[1]
-        if pair:
-            spelled[pair[0]][pair[1]] += times
-    # Each acronym takes its most common expansion (ties: the first in key order).
-    expand = {acronym: min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0] for acronym, counts in spelled.items()}
-    # An expansion that is itself an acronym of something else is not followed: one step only.
-    # A keyword's topic is decided by the first spelling of its casefold met: the distinct
-    # spellings in the order they are first met (a Counter keeps that order) decide it, once
-    # each, and the papers' 290,000 keywords (at 3 years) are only counted and looked up.
-    slug_of, spelled_as, spellings = {}, {}, defaultdict(list)  # spellings: slug -> its spellings
-    for keyword in times_used:
-        folded = keyword.casefold()
-        slug = slug_of.get(folded)
-        if slug is None:
-            slug = known[keyword][0]
-            slug = slug_of[folded] = expand.get(slug, slug)
-        spelled_as[keyword] = slug
-        spellings[slug].append(keyword)
-    members = defaultdict(list)
-    slug_of_keyword = spelled_as.__getitem__
-    for key, keywords in papers:
-        for slug in dict.fromkeys(map(slug_of_keyword, keywords)):
-            members[slug].append(key)
-    topics = {}
-    # Most keywords are one paper's (in the real archive, 36,000 of 41,000 slugs): only the
-    # kept ones are sorted and named.
-    for slug in sorted(slug for slug, keys in members.items() if len(keys) >= min_papers):
-        names = sorted(((name, times_used[name]) for name in spellings[slug]), key=lambda kv: (-kv[1], kv[0]))
-        # Spellings that differ only by case are one alias, spelled its most common way.
-        aliases = {}
-        for name, _ in names:
-            aliases.setdefault(name.casefold(), name)
-        aliases = tuple(aliases.values())[1:]
-        topics[slug] = Topic(slug, names[0][0], tuple(members[slug]), aliases)
-    index = {folded: slug for folded, slug in slug_of.items() if slug in topics}
-    return topics, index
