@@ -206,27 +206,35 @@ class BuildState:
     @classmethod
     def of(cls, archive, periods=None, topic_pages=None, editions=None):
         """The state to save after building `archive`, with the page count of each week and
-        month, the layout of each topic page made (path -> layout) and the daily feed's items"""
+        month, the layout of each topic page made (path -> layout) and the daily feed's items
+
+        A full build's papers and topics are not in it: they are saved early (staged_rows).
+        """
         layouts = {}
         for path, layout in (topic_pages or {}).items():
             slug = path.removeprefix("topic/").partition("/")[0].removesuffix(".html")
             layouts.setdefault(slug, {})[path] = layout
         whole = archive.paper_rows is None
         if whole:
-            papers = {key: [p.entry.title, list(p.entry.keywords)] for key, p in archive.papers.items()}
-            rows = archive.book.every_row() if archive.book is not None else {}
+            rows = {}
         else:
-            papers = archive.paper_rows
-            rows = archive.book.changed_rows()
+            rows = {"papers": archive.paper_rows, **archive.book.changed_rows()}
             # The topics of the scope: their layouts now, or none (no longer a topic).
             layouts = {slug: layouts.get(slug) for slug in archive.scope.topics or ()}
         return cls(
             days={day: (archive.day_keys[day], archive.seen[day], archive.counts[day]) for day in archive.days},
             periods=periods or {},
             editions=editions or {},
-            rows={"papers": papers, **rows, "topic_pages": layouts},
+            rows={**rows, "topic_pages": layouts},
             whole=whole,
         )
+
+    @staticmethod
+    def staged_rows(archive):
+        """table -> (key, value) pairs of every paper's and topic's row of a full build's archive:
+        saved before its pages render (publish/state_db.py: StateDB.stage), made as they are saved"""
+        papers = ((key, [p.entry.title, list(p.entry.keywords)]) for key, p in archive.papers.items())
+        return {"papers": papers, **archive.book.every_row()}
 
 
 _UNSAFE = re.compile(r"[^a-z0-9]+")

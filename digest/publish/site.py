@@ -145,12 +145,22 @@ def _build_site(config, out, base_url, search, history, digests):
     )
 
 
+def _stage(writer, archive):
+    """Save a full build's papers and keywords in its new state now, and let the topic book go:
+    they are not held while the pages are made and rendered (200 MB at 10 years)"""
+    writer.begin()
+    writer.db.stage(writer.root_fd(), BuildState.staged_rows(archive))
+    archive.book.release()
+
+
 def _plan_build(config, store, site, writer, warn, history=None, digests=None):
     """(archive, the page contexts to render, every page's path and date, every topic page's
     layout made, the sitemap files), with every output path checked; pages outside the
     archive's scope are kept from the last build"""
     archive = collect_archive(config, store, writer.state, warn, history=history, digests=digests)
     while True:
+        if archive.scope is EVERYTHING:
+            _stage(writer, archive)
         layouts = {}
         try:
             pages = site_pages(archive, site, layouts)

@@ -70,6 +70,7 @@ class StateDB:
         self.same_build = False
         self.state = None
         self._db = None
+        self._staged = None  # (connection, temp name, folder) of a full build's new state, begun early (stage)
         self._rows = {}  # path -> (hash, inputs) or None, as checked so far
         self._complete = False  # _rows holds every file row (read before a fork)
         # (paths fingerprinted, other paths) of the files table, not checked: only deletes act on them
@@ -208,20 +209,37 @@ class StateDB:
         made, others = self._paths
         return made if fingerprinted else made | others
 
-    def save(self, root_fd, hashes, inputs, removed, state):
-        """Record this build: only the rows that changed, or a new file when there was no state to update"""
+    def stage(self, root_fd, rows):
+        """Begin a full build's new state file with its keyed rows (table -> (key, value) pairs),
+        before the pages render: every paper's and keyword's row is then on disk, not held in
+        memory to the end of the build (200 MB at 10 years of real-shaped keywords)"""
         _refuse_links(self.out)
+        db, tmp = self._begin_new(root_fd)
+        self._staged = (db, tmp, root_fd)
         try:
-            os.unlink(f".{STATE}.tmp", dir_fd=root_fd)  # a stopped build's, or a symlink someone planted
-        except FileNotFoundError:
-            pass
-        if self.trusted and self.state is not None and state is not None:
+            for table, pairs in rows.items():
+                db.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", _keyed_rows(self.key, table, pairs))
+        except sqlite3.DatabaseError as e:
+            raise _failed(self.out / self._staged[1], e) from None
+
+    def save(self, root_fd, hashes, inputs, removed, state):
+        """Record this build: only the rows that changed, or a new file when there was no state to
+        update or the build computed everything"""
+        _refuse_links(self.out)
+        if self._staged is None:
+            try:
+                os.unlink(f".{STATE}.tmp", dir_fd=root_fd)  # a stopped build's, or a symlink someone planted
+            except FileNotFoundError:
+                pass
+        if self._staged is None and self.trusted and self.state is not None and state is not None and not state.whole:
             try:
                 self._update(hashes, inputs, removed, state)
                 return
             except sqlite3.DatabaseError as e:
                 raise _failed(self.out / STATE, e) from None
-        self.close()
+        if self._db is not None:  # the last build's state, read: replaced now
+            self._db.close()
+            self._db = None
         self._write_new(root_fd, hashes, inputs, state)
 
     def _update(self, hashes, inputs, removed, state):
@@ -243,8 +261,6 @@ class StateDB:
                 db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)", rows)
                 db.executemany(f"DELETE FROM {table} WHERE key = ?", [(name,) for name in gone])
             for table, rows in state.rows.items():
-                if state.whole:
-                    db.execute(f"DELETE FROM {table}")  # every row is given: those not given are gone
                 db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)", _keyed_rows(key, table, rows))
                 db.executemany(
                     f"DELETE FROM {table} WHERE key = ?", [(name,) for name, value in rows.items() if value is None]
@@ -255,15 +271,14 @@ class StateDB:
                 db.execute("ROLLBACK")
             raise
 
-    def _write_new(self, root_fd, hashes, inputs, state):
-        """Write the whole state to a temp file beside the old one, then rename it over"""
-        key, mac = self.key, _mac
+    def _begin_new(self, root_fd):
+        """(connection in a transaction, temp name) of a new state file beside the old one, its tables made"""
         tmp = f".{STATE}.tmp"
-        try:
-            # A journal of the old file would be rolled back into the new one.
-            os.unlink(JOURNAL, dir_fd=root_fd)
-        except FileNotFoundError:
-            pass
+        for name in (tmp, JOURNAL):  # a stopped build's temp file; a journal of the old file (rolled into the new)
+            try:
+                os.unlink(name, dir_fd=root_fd)
+            except FileNotFoundError:
+                pass
         # Made here with O_EXCL|O_NOFOLLOW, so sqlite opens a file this build made.
         os.close(
             os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=root_fd)
@@ -271,13 +286,25 @@ class StateDB:
         path = self.out / tmp
         try:
             db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=rw", uri=True, isolation_level=None)
+            # No journal: a file half written is a temp file, removed by the next build.
+            db.execute("PRAGMA journal_mode=OFF")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("BEGIN")
+            for statement in _SCHEMA:
+                db.execute(statement)
+        except sqlite3.DatabaseError as e:
+            _unlink(tmp, root_fd)
+            raise _failed(path, e) from None
+        return db, tmp
+
+    def _write_new(self, root_fd, hashes, inputs, state):
+        """Write the whole state to a temp file beside the old one (begun by stage, or now), then rename it over"""
+        key, mac = self.key, _mac
+        db, tmp = self._staged[:2] if self._staged else self._begin_new(root_fd)
+        self._staged = None
+        path = self.out / tmp
+        try:
             try:
-                # No journal: a file half written is a temp file, removed by the next build.
-                db.execute("PRAGMA journal_mode=OFF")
-                db.execute("PRAGMA synchronous=FULL")
-                db.execute("BEGIN")
-                for statement in _SCHEMA:
-                    db.execute(statement)
                 meta = {"version": VERSION, "build": self.build_key, "state": "saved" if state is not None else ""}
                 db.executemany(
                     "INSERT INTO meta VALUES (?, ?, ?)", [(k, v, mac(key, "meta", k, v)) for k, v in meta.items()]
@@ -304,10 +331,7 @@ class StateDB:
                 os.close(fd)
             os.rename(tmp, STATE, src_dir_fd=root_fd, dst_dir_fd=root_fd)
         except BaseException as e:
-            try:
-                os.unlink(tmp, dir_fd=root_fd)
-            except OSError:
-                pass
+            _unlink(tmp, root_fd)
             if isinstance(e, sqlite3.DatabaseError):
                 raise _failed(path, e) from None
             raise
@@ -316,6 +340,18 @@ class StateDB:
         if self._db is not None:
             self._db.close()
             self._db = None
+        if self._staged is not None:  # a build stopped before saving: its new state goes
+            db, tmp, root_fd = self._staged
+            self._staged = None
+            db.close()
+            _unlink(tmp, root_fd)
+
+
+def _unlink(name, dir_fd):
+    try:
+        os.unlink(name, dir_fd=dir_fd)
+    except OSError:
+        pass
 
 
 def _mac(key, table, name, *values):
@@ -348,10 +384,10 @@ def _state_rows(state, only=None):
 
 
 def _keyed_rows(key, table, rows):
-    """(key, value as JSON text, MAC) of each row of a keyed table that is not gone, made one by one
-    as sqlite takes them: a full build's rows are never all held as text at once"""
+    """(key, value as JSON text, MAC) of each row of a keyed table that is not gone, from a dict or
+    (key, value) pairs, made one by one as sqlite takes them: never all held as text at once"""
     dumps, sort = orjson.dumps, orjson.OPT_SORT_KEYS
-    for name, value in rows.items():
+    for name, value in rows.items() if isinstance(rows, dict) else rows:
         if value is not None:
             text = dumps(value, option=sort).decode()
             yield name, text, _mac(key, table, name, text)

@@ -88,6 +88,10 @@ class SiteWriter:
         if self.interrupted:
             self._remove_temp_files()
 
+    def root_fd(self):
+        """Descriptor of the site folder (begin() opens it)"""
+        return self._dirs[""]
+
     def _dir(self, folder, create=True):
         """Descriptor of a folder of the site, made when missing; None when missing and not `create`"""
         fd = self._dirs.get(folder)

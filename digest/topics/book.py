@@ -404,8 +404,18 @@ class TopicBook:
         self.rows["acronyms"] = dict(acronyms)
         if frozen:
             self._frozen = True
+            # A full build works every spelling's key out once: 460,000 of them at 10 years.
+            topic_key.cache_clear()
+            _acronym_pair.cache_clear()
         for table in self.TABLES:
             self.dirty[table] = set()
+
+    def release(self):
+        """Let every row go (a full build's, once saved): the book gives nothing more"""
+        self.rows = {table: {} for table in self.TABLES[:3]}
+        self.listed = {}
+        self._topics = {}
+        self._frozen = True
 
     def changed_rows(self):
         """table -> key -> value (None: the row is gone) of every row this book changed"""
