@@ -44,7 +44,7 @@ STEPS = (
     ("page contexts", "digest.publish.site", "site_pages"),
     ("path checks", "digest.publish.site", "plan_paths"),
     ("sitemaps", "digest.publish.site", "sitemap_files"),
-    ("carry", "digest.publish.writer", "SiteWriter.carry"),
+    ("carry", "digest.publish.writer", "SiteWriter.keep_all_but"),
     ("feeds", "digest.render.feeds", "feed_files"),
     ("render", "digest.publish.site", "render_pages"),
     ("state save", "digest.publish.writer", "SiteWriter.finish"),

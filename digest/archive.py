@@ -151,6 +151,8 @@ class Archive:
     # state; None on a full build (every paper's row is saved)
     paper_rows: dict | None = None
     scope: Scope = EVERYTHING  # the pages whose inputs may have changed since the last build
+    last_days: tuple = ()  # an update's: the days of the last build
+    gone: frozenset = frozenset()  # an update's: the keys of the papers the last build had and this one has not
     fetched: dict = field(default_factory=dict)  # day -> fetched_at stamps of its snapshots (days with a digest)
     # "week/2026-W01" -> its number of pages, as the last build made them (an update's periods out of scope)
     period_pages: dict = field(default_factory=dict)

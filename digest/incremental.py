@@ -287,6 +287,8 @@ def _update_archive(store, history, config, files_by_day, day_keys, state, skip,
         full_entry=full.entry,
         full_digest=full.digest,
         period_pages=state.periods,
+        last_days=tuple(state.days),
+        gone=frozenset(gone),
         topic_pages={path: layout for pages in layouts.values() for path, layout in pages.items()},
         editions=state.editions,
     )

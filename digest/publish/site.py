@@ -9,19 +9,22 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from digest.archive import EVERYTHING, BuildState, StaleState
+from digest.archive import EVERYTHING, BuildState, StaleState, month_of, paper_slug
 from digest.incremental import collect_archive
 from digest.publish.writer import SiteWriter, manifest_key, plan_paths, render_pages
 from digest.render import templates_dir
 from digest.render.pages import (
+    _periods,
     _site_info,
     check_base_url,
     day_json,
+    month_paths,
     period_page_counts,
     site_pages,
     site_paths,
 )
-from digest.render.sitemap import robots_txt, sitemap_files
+from digest.render.sitemap import FOLDER as SITEMAPS
+from digest.render.sitemap import MOST_URLS, robots_txt, sitemap_files
 from digest.store import Store
 
 STATIC = ("style.css", "favicon.svg")
@@ -90,7 +93,7 @@ def _build_site(config, out, base_url, search, history, digests):
         writer.refuse_link("pagefind")  # pagefind writes there itself
         store = Store(config.data_dir)
         warnings = []
-        archive, pages, paths, layouts, sitemaps = _plan_build(
+        archive, pages, page_count, periods, layouts, sitemaps = _plan_build(
             config, store, site, writer, warnings.append, history, digests
         )
         # A day's JSON reads its whole digest again (old days are cut): made by the render
@@ -116,7 +119,7 @@ def _build_site(config, out, base_url, search, history, digests):
         render_pages(pages, writer, day_files)
         for path, make in others:
             writer.write(path, make())
-        removed = writer.finish(BuildState.of(archive, period_page_counts(paths), layouts, editions))
+        removed = writer.finish(BuildState.of(archive, periods, layouts, editions))
     finally:
         writer.close()  # its folder descriptors, also when the build stops half-way
     written = writer.written
@@ -133,7 +136,7 @@ def _build_site(config, out, base_url, search, history, digests):
         indexed = False
     return BuildResult(
         out=out,
-        pages=len(paths),
+        pages=page_count,
         files=writer.files,
         written=tuple(sorted(written)),
         removed=tuple(removed),
@@ -154,9 +157,9 @@ def _stage(writer, archive):
 
 
 def _plan_build(config, store, site, writer, warn, history=None, digests=None):
-    """(archive, the page contexts to render, every page's path and date, every topic page's
-    layout made, the sitemap files), with every output path checked; pages outside the
-    archive's scope are kept from the last build"""
+    """(archive, the page contexts to render, the number of pages, each week's and month's number
+    of pages, every topic page's layout made, the sitemap files), with every output path made
+    checked; pages outside the archive's scope are kept from the last build"""
     archive = collect_archive(config, store, writer.state, warn, history=history, digests=digests)
     while True:
         if archive.scope is EVERYTHING:
@@ -168,20 +171,62 @@ def _plan_build(config, store, site, writer, warn, history=None, digests=None):
             # A row of the last build's state the update read does not match: build everything.
             archive = collect_archive(config, store, warn=warn, history=history, digests=digests)
             continue
-        paths = list(site_paths(archive, site, [page.path for page in pages]))
-        day_files = [f"{day}.json" for day in archive.days]
-        sitemaps = sitemap_files(paths, site)
-        plan_paths(
-            [path for path, _ in paths]
-            + day_files
-            + [path for path, _ in sitemaps]
-            + ["robots.txt", *STATIC]
-            + [path for _, path, _ in site.feeds]
-        )
         if archive.scope is EVERYTHING:
-            return archive, pages, paths, layouts, sitemaps
-        made = {page.path for page in pages} | {f"{day}.json" for day in archive.scope.days}
-        if writer.carry(path for path in [p for p, _ in paths] + day_files if path not in made):
-            return archive, pages, paths, layouts, sitemaps
-        # A page the last build wrote is missing or was not fingerprinted: build everything.
+            paths = list(site_paths(archive, site, [page.path for page in pages]))
+            sitemaps = sitemap_files(paths, site)
+            plan_paths(
+                [path for path, _ in paths]
+                + [f"{day}.json" for day in archive.days]
+                + [path for path, _ in sitemaps]
+                + _fixed_paths(site)
+            )
+            return archive, pages, len(paths), period_page_counts(paths), layouts, sitemaps
+        planned = _plan_update(archive, site, writer, pages, layouts)
+        if planned is not None:
+            page_count, periods, sitemaps = planned
+            return archive, pages, page_count, periods, layouts, sitemaps
+        # A page the last build wrote is missing, or the state does not know one: build everything.
         archive = collect_archive(config, store, warn=warn, history=history, digests=digests)
+
+
+def _fixed_paths(site):
+    return ["robots.txt", *STATIC] + [path for _, path, _ in site.feeds]
+
+
+def _plan_update(archive, site, writer, pages, layouts):
+    """(the number of pages, each week's and month's number of pages, the sitemap files) of an
+    update, which names only the paths of its scope: those it makes and those it removes (the
+    scope's pages the last build had and this one has not); every other page is kept without
+    being listed. None when the last build's files are not all there (build everything)."""
+    scope, days = archive.scope, archive.days
+    made = [page.path for page in pages]
+    # Every week and month: the pages made of those in scope (all of theirs), the others' as the last build counted.
+    periods = {f"{kind}/{name}" for kind, names, _ in _periods(days) for name in names}
+    counts = {name: archive.period_pages.get(name) for name in periods - scope.periods}
+    counts |= {name: n for name, n in period_page_counts((path, None) for path in made).items() if name in periods}
+    if None in counts.values() or counts.keys() != periods:
+        return None
+    # The sitemap months an update changes: the latest day's (its pages dated by it), the last
+    # build's latest, those of the days built or removed, and every sighting of a paper built.
+    deleted = set(archive.last_days) - set(days)
+    observations = archive.papers.observations
+    months = {month_of(days[-1])} | {month_of(day) for day in (*scope.days, *deleted)}
+    months |= {month_of(max(archive.last_days))} if archive.last_days else set()
+    months |= {month_of(o.day) for key in scope.papers for o in observations[key]}
+    listed, every = month_paths(archive, site, counts, months)
+    big = {month for month, (n, _) in every.items() if n > MOST_URLS} - months
+    if big:
+        listed += month_paths(archive, site, counts, big)[0]
+    sitemaps = sitemap_files(listed, site, others=every)
+    # The paths of the scope's pages now, and the last build's: those it had and this one has not go.
+    now = set(made) | layouts.keys() | {f"{day}.json" for day in scope.days} | {path for path, _ in sitemaps}
+    now |= {f"{SITEMAPS}/{month}.xml" for month in every.keys() - months - big}
+    exact = [f"day/{day}.html" for day in (*scope.days, *deleted)] + [f"{day}.json" for day in (*scope.days, *deleted)]
+    exact += [f"paper/{paper_slug(key)}.html" for key in scope.papers | archive.gone]
+    exact += [f"{name}.html" for name in scope.periods] + [f"topic/{slug}.html" for slug in scope.topics]
+    prefixes = [f"{name}/" for name in scope.periods] + [f"topic/{slug}/" for slug in scope.topics] + [f"{SITEMAPS}/"]
+    removed = writer.db.paths_of(exact, prefixes) - now
+    plan_paths(sorted(now) + _fixed_paths(site))
+    if not writer.keep_all_but(removed):
+        return None
+    return sum(n for n, _ in every.values()) + 1, counts, sitemaps  # every page in a sitemap, and the 404 page

@@ -35,6 +35,9 @@ VERSION = "8"
 STATE_TABLES = ("days", "periods", "editions")  # read whole when the state is opened
 # Read by key as a build asks (StateDB.read); their rows are BuildState.rows.
 KEYED_TABLES = ("papers", "groups", "folds", "acronyms", "topic_list", "topic_pages")
+# A site folder -> its mtime in ns when the build that saved the state ended: an update that
+# finds a folder as it was keeps that folder's files without listing them (SiteWriter.intact).
+FOLDERS = "folders"
 _SCHEMA = [
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, mac BLOB NOT NULL) WITHOUT ROWID",
     "CREATE TABLE files (path TEXT PRIMARY KEY, hash TEXT NOT NULL, inputs TEXT NOT NULL, mac BLOB NOT NULL)"
@@ -43,7 +46,7 @@ _SCHEMA = [
     "CREATE INDEX plain_files ON files (path) WHERE inputs = ''",
 ] + [
     f"CREATE TABLE {table} (key TEXT PRIMARY KEY, value TEXT NOT NULL, mac BLOB NOT NULL) WITHOUT ROWID"
-    for table in STATE_TABLES + KEYED_TABLES
+    for table in (*STATE_TABLES, *KEYED_TABLES, FOLDERS)
 ]
 _BATCH = 30_000  # keys a query asks for at once (json_each takes one text: no limit on variables)
 
@@ -71,6 +74,7 @@ class StateDB:
         self.state = None
         self._db = None
         self._staged = None  # (connection, temp name, folder) of a full build's new state, begun early (stage)
+        self.folders = {}  # site folder -> its mtime (ns) when the last build ended
         self._rows = {}  # path -> (hash, inputs) or None, as checked so far
         self._complete = False  # _rows holds every file row (read before a fork)
         # (paths fingerprinted, other paths) of the files table, not checked: only deletes act on them
@@ -105,6 +109,7 @@ class StateDB:
         self.same_build = meta.get("build") == self.build_key
         if self.same_build and meta.get("state") == "saved":
             self.state = self._read_state()
+            self.folders = {name: int(value) for name, value, _ in self._select(FOLDERS, "SELECT * FROM folders")}
 
     def _select(self, table, query):
         """Every (key, value, mac) row of a table, each checked; Distrusted at the first that does not match"""
@@ -209,6 +214,49 @@ class StateDB:
         made, others = self._paths
         return made if fingerprinted else made | others
 
+    def paths_of(self, exact=(), prefixes=()):
+        """The paths of the last build among `exact` and under each of `prefixes` (a folder and
+        "/", or a file name's start), unchecked: a path is checked before it is deleted (row)"""
+        if not self.trusted:
+            return set()
+        found = set()
+        try:
+            exact = list(exact)
+            for start in range(0, len(exact), _BATCH):
+                wanted = orjson.dumps(exact[start : start + _BATCH]).decode()
+                query = "SELECT path FROM files WHERE path IN (SELECT value FROM json_each(?))"
+                found.update(path for (path,) in self._db.execute(query, (wanted,)))
+            for prefix in prefixes:
+                # The primary key's order: every path that starts with `prefix` sorts between these.
+                query = "SELECT path FROM files WHERE path >= ? AND path < ?"
+                found.update(path for (path,) in self._db.execute(query, (prefix, prefix + "\U0010ffff")))
+        except sqlite3.DatabaseError:
+            self.trusted = False
+            return set()
+        return found
+
+    def paths_in(self, folder):
+        """The paths of the last build directly in a site folder ("": the site's own), unchecked"""
+        if not self.trusted:
+            return set()
+        try:
+            if not folder:
+                return {path for (path,) in self._db.execute("SELECT path FROM files WHERE instr(path, '/') = 0")}
+            prefix = folder + "/"
+            query = "SELECT path FROM files WHERE path >= ? AND path < ? AND instr(substr(path, ?), '/') = 0"
+            return {path for (path,) in self._db.execute(query, (prefix, prefix + "\U0010ffff", len(prefix) + 1))}
+        except sqlite3.DatabaseError:
+            self.trusted = False
+            return set()
+
+    def count(self):
+        """How many files the last build's site has"""
+        try:
+            return self._db.execute("SELECT count(*) FROM files").fetchone()[0] if self.trusted else 0
+        except sqlite3.DatabaseError:
+            self.trusted = False
+            return 0
+
     def stage(self, root_fd, rows):
         """Begin a full build's new state file with its keyed rows (table -> (key, value) pairs),
         before the pages render: every paper's and keyword's row is then on disk, not held in
@@ -222,9 +270,9 @@ class StateDB:
         except sqlite3.DatabaseError as e:
             raise _failed(self.out / self._staged[1], e) from None
 
-    def save(self, root_fd, hashes, inputs, removed, state):
+    def save(self, root_fd, hashes, inputs, removed, state, folders=None):
         """Record this build: only the rows that changed, or a new file when there was no state to
-        update or the build computed everything"""
+        update or the build computed everything; folders: every site folder -> its mtime (ns)"""
         _refuse_links(self.out)
         if self._staged is None:
             try:
@@ -233,16 +281,16 @@ class StateDB:
                 pass
         if self._staged is None and self.trusted and self.state is not None and state is not None and not state.whole:
             try:
-                self._update(hashes, inputs, removed, state)
+                self._update(hashes, inputs, removed, state, folders or {})
                 return
             except sqlite3.DatabaseError as e:
                 raise _failed(self.out / STATE, e) from None
         if self._db is not None:  # the last build's state, read: replaced now
             self._db.close()
             self._db = None
-        self._write_new(root_fd, hashes, inputs, state)
+        self._write_new(root_fd, hashes, inputs, state, folders or {})
 
-    def _update(self, hashes, inputs, removed, state):
+    def _update(self, hashes, inputs, removed, state, folders):
         key, mac = self.key, _mac
         files = []
         for path, digest in hashes.items():
@@ -265,6 +313,8 @@ class StateDB:
                 db.executemany(
                     f"DELETE FROM {table} WHERE key = ?", [(name,) for name, value in rows.items() if value is None]
                 )
+            db.execute("DELETE FROM folders")
+            db.executemany("INSERT INTO folders VALUES (?, ?, ?)", _folder_rows(key, folders))
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -297,7 +347,7 @@ class StateDB:
             raise _failed(path, e) from None
         return db, tmp
 
-    def _write_new(self, root_fd, hashes, inputs, state):
+    def _write_new(self, root_fd, hashes, inputs, state, folders):
         """Write the whole state to a temp file beside the old one (begun by stage, or now), then rename it over"""
         key, mac = self.key, _mac
         db, tmp = self._staged[:2] if self._staged else self._begin_new(root_fd)
@@ -321,6 +371,7 @@ class StateDB:
                         )
                     for table, rows in state.rows.items():
                         db.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", _keyed_rows(key, table, rows))
+                db.executemany("INSERT INTO folders VALUES (?, ?, ?)", _folder_rows(key, folders))
                 db.execute("COMMIT")
             finally:
                 db.close()
@@ -391,6 +442,10 @@ def _keyed_rows(key, table, rows):
         if value is not None:
             text = dumps(value, option=sort).decode()
             yield name, text, _mac(key, table, name, text)
+
+
+def _folder_rows(key, folders):
+    return [(name, str(mtime), _mac(key, FOLDERS, name, str(mtime))) for name, mtime in sorted(folders.items())]
 
 
 def _changes(old, new):

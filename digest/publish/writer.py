@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import hashlib
 import os
@@ -62,13 +63,16 @@ class SiteWriter:
         self.state = self.db.state
         self.hashes = {}  # path -> BLAKE2 of its bytes, for the paths this build made or checked
         self.inputs = {}
-        self.carried = set()  # paths kept from the last build as they are
         self.written = []
+        # An update's paths to delete (keep_all_but): every other path of the last build is kept
+        # as it is, without listing them; None: a build that names every path it keeps (carry).
+        self.removals = None
+        self.kept = None  # an update's count of files, made at finish
 
     @property
     def files(self):
         """How many files this build's site has (made, checked or kept)"""
-        return len(self.hashes) + len(self.carried - self.hashes.keys())
+        return len(self.hashes) if self.kept is None else self.kept
 
     def begin(self):
         """Mark `out` as being built (before the first write); clear the temp files of a stopped build"""
@@ -127,16 +131,31 @@ class SiteWriter:
             return True
         return False
 
-    def carry(self, paths):
-        """Keep what the last build wrote at `paths` from inputs it fingerprinted; False (and keep
-        nothing) when one of them is not there as the state says"""
-        paths = set(paths)
-        present = _files_in(self.out, {path.rpartition("/")[0] for path in paths})
-        if paths - present or paths - self.db.paths(fingerprinted=True):
+    def keep_all_but(self, removed):
+        """Keep every file of the last build but `removed` and those this build writes, without
+        naming them (an update); False (and keep nothing) when a file of the last build is not
+        where the state says (intact)"""
+        if not self.intact():
             return False
-        # Their rows stay as they are: nothing is read of them, nothing is written.
-        self.carried |= paths
+        self.removals = set(removed)
         return True
+
+    def intact(self):
+        """True when every file of the last build is still there: each site folder has the mtime
+        it had when that build ended (no file made, removed or renamed in it since), or, for one
+        that does not (and the site folder itself, which holds the state), every path the state
+        has in it is there"""
+        recorded = self.db.folders
+        if not recorded:
+            return False
+        changed = [""]
+        for folder, mtime in recorded.items():
+            try:
+                if os.stat(self.out / folder, follow_symlinks=False).st_mtime_ns != mtime:
+                    changed.append(folder)
+            except OSError:
+                return False
+        return all(not self.db.paths_in(folder) - _files_in(self.out, {folder}) for folder in changed)
 
     def write(self, path, data):
         """Write `path` whole (temp file + rename in its folder) unless it already holds these bytes"""
@@ -167,7 +186,12 @@ class SiteWriter:
     def finish(self, state=None):
         """Remove what the last build wrote and this one did not; record this build and its state"""
         self.begin()
-        removed = sorted(self.db.paths() - self.hashes.keys() - self.carried)
+        if self.removals is None:
+            removed = sorted(self.db.paths() - self.hashes.keys())
+            old_count = None
+        else:
+            removed = sorted(self.removals - self.hashes.keys())
+            old_count = self.db.count()
         # Only a path whose row matches its MAC and which is inside the site is deleted; one that
         # is not means the state is not trusted: nothing is deleted.
         if not all(inside_site(path) and self.db.row(path) is not None for path in removed):
@@ -182,9 +206,15 @@ class SiteWriter:
                 pass
             except OSError as e:
                 raise _refused(self.out / path, e) from None
+        if old_count is not None:  # an update: the last build's files, less those removed, and those new
+            self.kept = old_count - len(removed) + sum(self.db.row(path) is None for path in self.hashes)
+            if not self.db.trusted:
+                # An update that met a row it cannot trust names only the files it wrote: its
+                # state must not stand for the site's (the next build builds everything).
+                state = None
         root = self._dirs[""]
         try:
-            self.db.save(root, self.hashes, self.inputs, removed, state)
+            self.db.save(root, self.hashes, self.inputs, removed, state, self._stamp_folders(state))
             try:
                 os.unlink(OLD_MANIFEST, dir_fd=root)  # the state of the digest before this one
             except FileNotFoundError:
@@ -194,6 +224,27 @@ class SiteWriter:
             raise _refused(self.out / STATE, e) from None
         self.close()
         return removed
+
+    def _stamp_folders(self, state):
+        """Set every site folder's mtime (the site's own aside) to the midnight of the archive's
+        latest day, as reproducible builds do (SOURCE_DATE_EPOCH), once this build wrote and removed
+        its files; folder -> that stamp in ns. A file made, removed or renamed in a folder later
+        gives it the time of that change: the next update sees it (intact)."""
+        if state is None or not state.days:
+            return {}
+        latest = max(state.days)
+        stamp = int(dt.datetime(latest.year, latest.month, latest.day, tzinfo=dt.UTC).timestamp()) * 10**9
+        folders = set(self.db.folders) if self.removals is not None else set()
+        folders |= {path.rpartition("/")[0] for path in self.hashes}
+        folders |= self._dirs.keys()
+        stamped = {}
+        for folder in sorted(folders - {""}, key=lambda name: -name.count("/")):  # inner folders first
+            try:
+                os.utime(folder, ns=(stamp, stamp), dir_fd=self._dirs[""], follow_symlinks=False)
+                stamped[folder] = stamp
+            except OSError:
+                pass  # gone: not recorded, and its files not kept
+        return stamped
 
     def refuse_link(self, folder):
         """SiteError when a folder of the site that others write (pagefind/) is a symlink"""

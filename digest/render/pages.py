@@ -245,6 +245,59 @@ def site_paths(archive, site, made=None):
     yield "404.html", None
 
 
+def month_paths(archive, site, period_counts, months):
+    """(path, sitemap date) of the pages whose sitemap month is in `months`, in site_paths'
+    order, and month -> (its number of pages, its newest date) of every month: what the
+    sitemap of an update needs, without listing every page (a page's month is that of its
+    date; the pages dated by the latest day are in its month)
+
+    period_counts: "week/2026-W01" -> its number of pages, of every week and month.
+    """
+    days, latest = archive.days, archive.days[-1]
+    newest = month_of(latest)
+    month_by_day = {day: month_of(day) for day in days}
+    counts, dates = defaultdict(int), {}
+    for day, month in month_by_day.items():
+        counts[month] += 1
+        dates[month] = day  # days are in order: the last is the month's newest
+    papers = archive.papers
+    observations = getattr(papers, "observations", None)
+    listed = defaultdict(list)  # month -> its papers' pages, in key order
+    if observations is not None:
+        pairs = ((slug, observations[key][-1].day) for key, slug in papers.slugs.items())
+    else:
+        pairs = ((paper.slug, paper.observations[-1].day) for paper in papers.values())
+    for slug, last in pairs:
+        month = month_by_day[last]
+        counts[month] += 1
+        if month in months:
+            listed[month].append((f"paper/{slug}.html", last))
+    topic_list = archive.topic_list
+    topic_pages_of = {slug: page_count(topic_list[slug][1], topic_pages.TOPIC_PAGE) for slug in sorted(topic_list)}
+    # Dated by the latest day: the home page, every period, the archive, the topics and search.
+    counts[newest] += 3 + sum(period_counts.values()) + sum(topic_pages_of.values()) + bool(site.search)
+    dates[newest] = latest
+    found = []
+    for month in sorted(months & counts.keys()):
+        if month == newest:
+            found.append(("index.html", latest))
+        found += [(f"day/{day}.html", day) for day in days if month_by_day[day] == month]
+        if month == newest:
+            for kind, names, _ in _periods(days):
+                for name in names:
+                    found += [
+                        (_period_path(kind, name, n), latest) for n in range(1, period_counts[f"{kind}/{name}"] + 1)
+                    ]
+        found += listed[month]
+        if month == newest:
+            found += [("archive.html", latest), ("topics.html", latest)]
+            for slug, count in topic_pages_of.items():
+                found += [(topic_pages.topic_path(slug, n, count), latest) for n in range(count, 0, -1)]
+            if site.search:
+                found.append(("search.html", latest))
+    return found, {month: (count, dates[month]) for month, count in counts.items()}
+
+
 def period_page_counts(paths):
     """Each week's and month's number of pages ('week/2026-W01' -> 2), from site_paths' paths"""
     counts = {}

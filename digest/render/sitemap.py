@@ -19,9 +19,15 @@ _HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
 _NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
 
 
-def sitemap_files(paths, site, most=MOST_URLS):
+def sitemap_files(paths, site, most=MOST_URLS, others=None):
     """[(site path, XML text)] of the index and each month's sitemap, for `paths` as
-    site_paths gives them: (path, last change as a date or ISO text, or None for a page left out)"""
+    site_paths gives them: (path, last change as a date or ISO text, or None for a page left out)
+
+    others: month -> (number of pages, newest date) of the months whose pages `paths` leaves
+    out (an update's untouched months, pages.month_paths): the index names their files, which
+    the update keeps. A month of more than `most` pages must be in `paths` (its files' dates
+    depend on how its pages split).
+    """
     # Site paths are plain names (letters, digits, '.', '_', '-', '/': writer.plan_paths
     # checked each before this is called), so only the base URL needs escaping: once, not 170,000 times.
     # html.escape without quotes is xml.sax.saxutils.escape (& < >), which imports urllib.request,
@@ -37,7 +43,15 @@ def sitemap_files(paths, site, most=MOST_URLS):
             months.setdefault(text[:7], []).append((text, "" if path == "index.html" else path))
     files = []
     listed = []
+    for month, (count, newest) in (others or {}).items():
+        if month not in months:
+            if count > most:
+                raise ValueError(f"the sitemap of {month} has {count} pages: it must be made, not kept")
+            months[month] = newest  # kept as it is: only named in the index
     for month, rows in sorted(months.items()):
+        if not isinstance(rows, list):
+            listed.append(f"<sitemap><loc>{base}{FOLDER}/{month}.xml</loc><lastmod>{rows}</lastmod></sitemap>")
+            continue
         for n, start in enumerate(range(0, len(rows), most), start=1):
             chunk = rows[start : start + most]
             name = f"{FOLDER}/{month}{'' if n == 1 else f'-{n}'}.xml"
