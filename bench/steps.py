@@ -45,6 +45,7 @@ STEPS = (
     ("path checks", "digest.publish.site", "plan_paths"),
     ("sitemaps", "digest.publish.site", "sitemap_files"),
     ("carry", "digest.publish.writer", "SiteWriter.keep_all_but"),
+    ("month paths", "digest.publish.site", "month_paths"),
     ("feeds", "digest.render.feeds", "feed_files"),
     ("render", "digest.publish.site", "render_pages"),
     ("state save", "digest.publish.writer", "SiteWriter.finish"),

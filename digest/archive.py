@@ -180,8 +180,8 @@ class Archive:
         """(page name, first day seen, last day seen) of every paper, in key order, without making Papers"""
         papers = self.papers
         if isinstance(papers, LazyPapers):
-            observations = papers.observations
-            return [(slug, observations[key][0].day, observations[key][-1].day) for key, slug in papers.slugs.items()]
+            first, last = papers.observations.first, papers.observations.last
+            return [(slug, first[key], last[key]) for key, slug in papers.slugs.items()]
         return [(p.slug, p.observations[0].day, p.observations[-1].day) for p in papers.values()]
 
 

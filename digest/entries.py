@@ -74,7 +74,7 @@ def load_latest(lists, history, files_by_day, keys, latest, full):
     """Add to `latest` the entry of each paper's last sighting, reading only the days those were on"""
     wanted = defaultdict(set)
     for key in keys:
-        wanted[history.observations[key][-1].day].add(key)
+        wanted[history.observations.last[key]].add(key)
     for day, found in sorted(wanted.items()):
         today = {}
         for path in files_by_day[day]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from digest.errors import StoreError
@@ -15,11 +16,48 @@ INDEX_VERSION = 4
 INDEX_FILE = "history-index.json"  # in <data-dir>/.cache/
 
 
+class Observations(Mapping):
+    """key -> the paper's Observations, sorted, each paper's made when first asked for
+
+    A day's update looks at the papers of a few days; making all 180,000 observations of 10
+    years as objects was most of reading the history. `first` and `last` hold every paper's
+    first and last day, which the site needs of every paper.
+    """
+
+    def __init__(self, rows, first, last):
+        self._rows = rows  # key -> [(day, listing, rank, upvotes)], in (day, listing) order
+        self._made = {}
+        self.first = first  # key -> the day of its first observation
+        self.last = last  # key -> the day of its last observation
+
+    def __getitem__(self, key):
+        made = self._made.get(key)
+        if made is None:
+            rows = self._rows[key]
+            if len(rows) > 1:
+                rows.sort()  # an Observation's order: day, listing, rank, upvotes
+            # tuple.__new__ skips the Python-level __new__ of a NamedTuple.
+            made = self._made[key] = tuple([tuple.__new__(Observation, row) for row in rows])
+        return made
+
+    def __contains__(self, key):
+        return key in self._rows
+
+    def __iter__(self):
+        return iter(self._rows)
+
+    def __len__(self):
+        return len(self._rows)
+
+    def keys(self):
+        return self._rows.keys()  # a dict's view: set operations run in C
+
+
 @dataclass(frozen=True)
 class History:
     """Every observation of every paper, and the title-key aliases that join sources"""
 
-    observations: dict  # identity key -> tuple[Observation, ...] sorted by (day, listing)
+    observations: Observations  # identity key -> tuple[Observation, ...] sorted by (day, listing)
     aliases: dict  # title key of an id-less entry (in `keyless`) -> the arXiv id of a paper with that title
     listing_days: dict  # listing -> tuple of days with a snapshot, sorted
     # Title keys of entries without an id: the only ones whose identity an alias can change.
@@ -42,7 +80,7 @@ class History:
     def first_seen(self, key):
         """The day whose edition announces the paper: the run day that first stored it"""
         late = (self.late or {}).get(key)
-        return late.day if late else self.observations[key][0].day
+        return late.day if late else self.observations.first[key]
 
     def announcement(self, key):
         """The paper's Announcement when its edition is later than its list's day, else None"""
@@ -109,24 +147,27 @@ def history_from_records(records):
                 # The smallest id wins when two papers share a title, so the choice is stable.
                 if paper_id and key in keyless and (key not in aliases or paper_id < aliases[key]):
                     aliases[key] = paper_id
-    observations = collections.defaultdict(list)
+    rows, first, last = {}, {}, {}
     listing_days = collections.defaultdict(set)
-    # tuple.__new__ skips the Python-level __new__ of a NamedTuple: a third of the time on 55,000 rows.
-    make = tuple.__new__
-    for record in records:
+    # In (day, listing) order, a paper's rows come in order and its first and last days are
+    # those of its first and last rows: one pass, no object per row but a tuple.
+    for record in sorted(records, key=lambda record: (record["date"], record["listing"])):
         day = dt.date.fromisoformat(record["date"])
         listing = record["listing"]
         listing_days[listing].add(day)
         for paper_id, key, rank, upvotes in record["rows"]:
             identity = paper_id or aliases.get(key) or "title:" + key
-            observations[identity].append(make(Observation, (day, listing, rank, upvotes)))
-    for obs in observations.values():
-        if len(obs) > 1:
-            obs.sort()
+            found = rows.get(identity)
+            if found is None:
+                rows[identity] = [(day, listing, rank, upvotes)]
+                first[identity] = day
+            else:
+                found.append((day, listing, rank, upvotes))
+            last[identity] = day
     return History(
         # Without an `added` map anywhere, every paper's edition is its first list's day.
         late=_late_announcements(records, aliases) if any(record["added"] for record in records) else {},
-        observations={k: tuple(v) for k, v in observations.items()},
+        observations=Observations(rows, first, last),
         aliases=aliases,
         listing_days={k: tuple(sorted(v)) for k, v in listing_days.items()},
         keyless=frozenset(keyless),

@@ -264,7 +264,8 @@ def month_paths(archive, site, period_counts, months):
     observations = getattr(papers, "observations", None)
     listed = defaultdict(list)  # month -> its papers' pages, in key order
     if observations is not None:
-        pairs = ((slug, observations[key][-1].day) for key, slug in papers.slugs.items())
+        last_day = observations.last
+        pairs = ((slug, last_day[key]) for key, slug in papers.slugs.items())
     else:
         pairs = ((paper.slug, paper.observations[-1].day) for paper in papers.values())
     for slug, last in pairs:

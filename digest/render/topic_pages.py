@@ -82,7 +82,7 @@ def first_seen_of(papers):
     """key -> the day a paper was first seen, without making its Paper (LazyPapers reads a row for that)"""
     observations = getattr(papers, "observations", None)
     if observations is not None:
-        return lambda key: observations[key][0].day
+        return observations.first.__getitem__
     return lambda key: papers[key].observations[0].day
 
 
