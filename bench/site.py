@@ -70,7 +70,9 @@ def site_rows(data, out, one_day, label):
 
 
 def hugo_tree(data, folder):
-    """A Hugo site with one content file per page digest builds: papers, days, weeks, months"""
+    """A Hugo site with one content file per page digest builds: papers, days, weeks, months,
+    and a taxonomy term per topic (a paper's front matter names its topics), its papers a
+    hundred a page as digest's topic pages"""
     from digest.archive import iso_week, month_of
     from digest.config import Config
     from digest.incremental import collect_archive
@@ -80,10 +82,11 @@ def hugo_tree(data, folder):
     content, layouts = folder / "content", folder / "layouts" / "_default"
     layouts.mkdir(parents=True)
     (folder / "hugo.toml").write_text('baseURL = "https://example.org/digest/"\ntitle = "digest bench"\n'
-                                      'disableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n'
+                                      'disableKinds = ["taxonomy", "RSS", "sitemap"]\n'
                                       # Hugo leaves out content dated after today; a 10-year history runs to 2032.
                                       'buildFuture = true\n'
-                                      'relativeURLs = true\n[markup.goldmark.renderer]\nunsafe = false\n')
+                                      'relativeURLs = true\ndisableAliases = true\n[markup.goldmark.renderer]\nunsafe = false\n'
+                                      '[taxonomies]\ntopic = "topics"\n[pagination]\npagerSize = 100\n')
     (layouts / "baseof.html").write_text(
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{{ .Title }}</title>'
         '<link rel="stylesheet" href="{{ "style.css" | relURL }}"></head><body><header><nav>'
@@ -95,6 +98,14 @@ def hugo_tree(data, folder):
     (layouts / "list.html").write_text(
         '{{ define "main" }}<h1>{{ .Title }}</h1>{{ .Content }}<ul>{{ range .Pages }}'
         '<li><a href="{{ .RelPermalink }}">{{ .Title }}</a></li>{{ end }}</ul>{{ end }}\n')
+    (layouts / "term.html").write_text(
+        '{{ define "main" }}<h1>{{ .Title }}</h1><ul>{{ range .Paginator.Pages }}'
+        '<li><a href="{{ .RelPermalink }}">{{ .Title }}</a> {{ .Date.Format "2006-01-02" }}</li>{{ end }}</ul>'
+        '{{ template "_internal/pagination.html" . }}{{ end }}\n')
+    topics_of = {}
+    for slug, topic in archive.topics.items():
+        for key in topic.keys:
+            topics_of.setdefault(key, []).append(slug)
 
     def write(path, front, body):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,7 +115,7 @@ def hugo_tree(data, folder):
         e = archive.entry_of(paper)  # whole, as the paper's page shows it (old days' entries are cut)
         write(content / "paper" / f"{paper.slug}.md",
               {"title": e.title, "date": paper.first_seen.isoformat(), "authors": list(e.authors),
-               "upvotes": paper.peak_upvotes},
+               "upvotes": paper.peak_upvotes, "topics": topics_of.get(paper.key, [])},
               f"{e.ai_summary or ''}\n\n## Abstract\n\n{e.abstract or ''}")
     periods = {}
     for day in archive.days:
@@ -116,7 +127,7 @@ def hugo_tree(data, folder):
             periods.setdefault((kind, name), []).extend(lines[:10])
     for (kind, name), lines in periods.items():
         write(content / kind / f"{name}.md", {"title": name}, "\n".join(lines))
-    return len(archive.papers) + len(archive.days) + len(periods)
+    return len(archive.papers) + len(archive.days) + len(periods) + len(archive.topics)
 
 
 def hugo_rows(data, folder):
